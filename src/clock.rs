@@ -1,0 +1,42 @@
+//! The monotonic clock the driver feeds to the state machine.
+
+use crate::status::Timestamp;
+
+/// Now, on the clock used for [`ConnectionStatus::Reconnecting::retry_at`](crate::ConnectionStatus):
+/// `performance.now()` in the browser (monotonic, unaffected by wall-clock changes), and
+/// milliseconds since the first call on native targets.
+///
+/// ```
+/// let a = leptos_task_stream::now();
+/// let b = leptos_task_stream::now();
+/// assert!(b >= a);
+/// ```
+pub fn now() -> Timestamp {
+    imp::now()
+}
+
+#[cfg(target_arch = "wasm32")]
+mod imp {
+    use super::Timestamp;
+
+    pub fn now() -> Timestamp {
+        let ms = web_sys::window()
+            .and_then(|w| w.performance())
+            .map(|p| p.now())
+            .unwrap_or_else(js_sys::Date::now);
+        Timestamp::from_millis_f64(ms)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod imp {
+    use super::Timestamp;
+    use std::sync::OnceLock;
+    use std::time::Instant;
+
+    pub fn now() -> Timestamp {
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        let origin = *ORIGIN.get_or_init(Instant::now);
+        Timestamp::from_millis(u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+}

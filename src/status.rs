@@ -1,0 +1,348 @@
+//! Connection health as the UI sees it.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A point on a monotonic millisecond clock.
+///
+/// The pure core never reads a clock: callers pass `Timestamp`s in. The browser driver uses
+/// `performance.now()` (see [`crate::now`]), which does not jump when the wall clock is changed.
+///
+/// ```
+/// use std::time::Duration;
+/// use leptos_task_stream::Timestamp;
+/// let t = Timestamp::from_millis(1_000);
+/// assert_eq!(t + Duration::from_millis(500), Timestamp::from_millis(1_500));
+/// assert_eq!(t.saturating_duration_since(Timestamp::from_millis(4_000)), Duration::ZERO);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(u64);
+
+impl Timestamp {
+    /// A timestamp `ms` milliseconds after the clock's origin.
+    pub const fn from_millis(ms: u64) -> Self {
+        Self(ms)
+    }
+
+    /// From a float millisecond reading such as `performance.now()`; NaN and negatives give 0.
+    pub fn from_millis_f64(ms: f64) -> Self {
+        if ms.is_finite() && ms > 0.0 {
+            Self(ms.min(u64::MAX as f64) as u64)
+        } else {
+            Self(0)
+        }
+    }
+
+    /// Milliseconds since the clock's origin.
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// `self - earlier`, or zero when `earlier` is later.
+    pub fn saturating_duration_since(self, earlier: Timestamp) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl std::ops::Add<Duration> for Timestamp {
+    type Output = Timestamp;
+    fn add(self, rhs: Duration) -> Timestamp {
+        let ms = u64::try_from(rhs.as_millis()).unwrap_or(u64::MAX);
+        Timestamp(self.0.saturating_add(ms))
+    }
+}
+
+/// Why the stream is not connected and not retrying on its own schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OfflineReason {
+    /// The browser reports no network (`navigator.onLine` is false). Reconnects promptly on `online`.
+    Network,
+    /// Paused because the page is hidden (`pause_when_hidden`). Reconnects when visible.
+    Hidden,
+    /// Gave up after `max_attempts` consecutive failed attempts. Only `reconnect()` resumes.
+    GaveUp {
+        /// How many attempts failed.
+        attempts: u32,
+    },
+    /// The server refused the stream in a way that retrying cannot fix (e.g. HTTP 401/403/404,
+    /// fetch transport only). Only `reconnect()` resumes.
+    Rejected {
+        /// Human description of the refusal.
+        message: String,
+    },
+}
+
+/// Why the stream is closed for good (until the app calls `reconnect()`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// Not opened yet (`immediate(false)` and nothing called `reconnect()`), or rendered on the
+    /// server, where nothing is ever opened.
+    NotStarted,
+    /// The application called `close()` (or the owning component unmounted).
+    ByApp,
+    /// The server sent `end`: the stream is complete and must not be reconnected.
+    Ended {
+        /// The server's reason.
+        reason: String,
+    },
+    /// The options were invalid, so nothing was opened. The message says what to fix.
+    Misconfigured {
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The health of a stream connection, for status badges and logic.
+///
+/// ```text
+///                open()                     transport opened
+///   (idle) ────────────────▶ Connecting ─────────────────────────▶ Connected
+///                              ▲    │ error / stale                   │ error / stale
+///               retry timer    │    ▼                                 ▼
+///                              └── Reconnecting { attempt, delay, retry_at } ◀──┘
+///                                       │ attempt > max_attempts
+///                                       ▼
+///     offline ⇒ Offline { Network } ── online ⇒ Reconnecting (short jitter)
+///     hidden  ⇒ Offline { Hidden }  ── visible ⇒ Connecting
+///                Offline { GaveUp } ── reconnect() ⇒ Connecting
+///     close() ⇒ Closed { ByApp }    ── reconnect() ⇒ Connecting
+///     `end`   ⇒ Closed { Ended }    (never reconnects on its own)
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ConnectionStatus {
+    /// An attempt to open the transport is in flight (or about to start).
+    #[default]
+    Connecting,
+    /// The transport is open and delivering events.
+    Connected,
+    /// The connection failed; the next attempt is scheduled.
+    Reconnecting {
+        /// 1-based number of the attempt that will run at `retry_at`.
+        attempt: u32,
+        /// How long the wait is, in total.
+        delay: Duration,
+        /// When the attempt runs, on the clock passed to the state machine.
+        retry_at: Timestamp,
+    },
+    /// Not connected and not retrying on a timer; see the reason.
+    Offline {
+        /// Why.
+        reason: OfflineReason,
+    },
+    /// Closed; nothing reconnects automatically.
+    Closed {
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+impl ConnectionStatus {
+    /// `true` only for [`ConnectionStatus::Connected`].
+    pub fn is_connected(&self) -> bool {
+        matches!(self, ConnectionStatus::Connected)
+    }
+
+    /// `true` when a "Retry now" control makes sense: waiting to reconnect, or offline.
+    pub fn can_retry_now(&self) -> bool {
+        matches!(
+            self,
+            ConnectionStatus::Reconnecting { .. } | ConnectionStatus::Offline { .. }
+        )
+    }
+
+    /// `true` for [`ConnectionStatus::Closed`].
+    pub fn is_closed(&self) -> bool {
+        matches!(self, ConnectionStatus::Closed { .. })
+    }
+
+    /// Stable machine-readable name (`"connecting"`, `"connected"`, `"reconnecting"`,
+    /// `"offline"`, `"closed"`), e.g. for CSS classes and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConnectionStatus::Connecting => "connecting",
+            ConnectionStatus::Connected => "connected",
+            ConnectionStatus::Reconnecting { .. } => "reconnecting",
+            ConnectionStatus::Offline { .. } => "offline",
+            ConnectionStatus::Closed { .. } => "closed",
+        }
+    }
+
+    /// A short human label: `"Live"`, `"Connecting…"`, `"Reconnecting (attempt 3)"`,
+    /// `"Offline"`, `"Paused"`, `"Gave up after 5 attempts"`, `"Closed"`, `"Stream complete"`.
+    ///
+    /// ```
+    /// use leptos_task_stream::ConnectionStatus;
+    /// assert_eq!(ConnectionStatus::Connected.label(), "Live");
+    /// ```
+    pub fn label(&self) -> String {
+        match self {
+            ConnectionStatus::Connecting => "Connecting…".into(),
+            ConnectionStatus::Connected => "Live".into(),
+            ConnectionStatus::Reconnecting { attempt, .. } => {
+                format!("Reconnecting (attempt {attempt})")
+            }
+            ConnectionStatus::Offline { reason } => match reason {
+                OfflineReason::Network => "Offline".into(),
+                OfflineReason::Hidden => "Paused".into(),
+                OfflineReason::GaveUp { attempts } => {
+                    format!("Gave up after {attempts} attempts")
+                }
+                OfflineReason::Rejected { .. } => "Refused by server".into(),
+            },
+            ConnectionStatus::Closed { reason } => match reason {
+                CloseReason::NotStarted => "Not connected".into(),
+                CloseReason::ByApp => "Closed".into(),
+                CloseReason::Ended { .. } => "Stream complete".into(),
+                CloseReason::Misconfigured { .. } => "Misconfigured".into(),
+            },
+        }
+    }
+
+    /// Time left before the scheduled retry at `now`, if one is scheduled.
+    pub fn retry_in(&self, now: Timestamp) -> Option<Duration> {
+        match self {
+            ConnectionStatus::Reconnecting { retry_at, .. } => {
+                Some(retry_at.saturating_duration_since(now))
+            }
+            _ => None,
+        }
+    }
+
+    /// The label with a live countdown, e.g. `"Reconnecting in 4 s (attempt 3)"`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use leptos_task_stream::{ConnectionStatus, Timestamp};
+    /// let s = ConnectionStatus::Reconnecting {
+    ///     attempt: 3,
+    ///     delay: Duration::from_secs(4),
+    ///     retry_at: Timestamp::from_millis(10_000),
+    /// };
+    /// assert_eq!(s.describe(Timestamp::from_millis(6_200)), "Reconnecting in 4 s (attempt 3)");
+    /// ```
+    pub fn describe(&self, now: Timestamp) -> String {
+        match (self, self.retry_in(now)) {
+            (ConnectionStatus::Reconnecting { attempt, .. }, Some(left)) => {
+                // Round up: "in 0 s" while a retry is still pending would read as a hang.
+                let secs = left.as_millis().div_ceil(1000);
+                if secs == 0 {
+                    format!("Reconnecting now (attempt {attempt})")
+                } else {
+                    format!("Reconnecting in {secs} s (attempt {attempt})")
+                }
+            }
+            _ => self.label(),
+        }
+    }
+}
+
+impl fmt::Display for ConnectionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_and_names_for_every_variant() {
+        let cases = [
+            (ConnectionStatus::Connecting, "connecting", "Connecting…"),
+            (ConnectionStatus::Connected, "connected", "Live"),
+            (
+                ConnectionStatus::Reconnecting {
+                    attempt: 2,
+                    delay: Duration::from_secs(2),
+                    retry_at: Timestamp::from_millis(0),
+                },
+                "reconnecting",
+                "Reconnecting (attempt 2)",
+            ),
+            (
+                ConnectionStatus::Offline {
+                    reason: OfflineReason::Network,
+                },
+                "offline",
+                "Offline",
+            ),
+            (
+                ConnectionStatus::Offline {
+                    reason: OfflineReason::GaveUp { attempts: 5 },
+                },
+                "offline",
+                "Gave up after 5 attempts",
+            ),
+            (
+                ConnectionStatus::Closed {
+                    reason: CloseReason::Ended {
+                        reason: "done".into(),
+                    },
+                },
+                "closed",
+                "Stream complete",
+            ),
+        ];
+        for (status, name, label) in cases {
+            assert_eq!(status.name(), name);
+            assert_eq!(status.label(), label);
+            assert_eq!(status.to_string(), label);
+        }
+    }
+
+    #[test]
+    fn helpers_answer_what_a_badge_needs() {
+        assert!(ConnectionStatus::Connected.is_connected());
+        assert!(!ConnectionStatus::Connecting.is_connected());
+        assert!(ConnectionStatus::Offline {
+            reason: OfflineReason::Network
+        }
+        .can_retry_now());
+        assert!(!ConnectionStatus::Connected.can_retry_now());
+        assert!(ConnectionStatus::Closed {
+            reason: CloseReason::ByApp
+        }
+        .is_closed());
+    }
+
+    #[test]
+    fn countdown_rounds_up_and_never_goes_negative() {
+        let s = ConnectionStatus::Reconnecting {
+            attempt: 1,
+            delay: Duration::from_secs(1),
+            retry_at: Timestamp::from_millis(5_000),
+        };
+        assert_eq!(
+            s.describe(Timestamp::from_millis(4_001)),
+            "Reconnecting in 1 s (attempt 1)"
+        );
+        assert_eq!(
+            s.describe(Timestamp::from_millis(9_000)),
+            "Reconnecting now (attempt 1)"
+        );
+        assert_eq!(
+            s.retry_in(Timestamp::from_millis(9_000)),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            ConnectionStatus::Connected.describe(Timestamp::from_millis(1)),
+            "Live"
+        );
+    }
+
+    #[test]
+    fn timestamps_saturate() {
+        assert_eq!(
+            Timestamp::from_millis_f64(f64::NAN),
+            Timestamp::from_millis(0)
+        );
+        assert_eq!(Timestamp::from_millis_f64(-5.0), Timestamp::from_millis(0));
+        assert_eq!(
+            Timestamp::from_millis(u64::MAX) + Duration::from_secs(1),
+            Timestamp::from_millis(u64::MAX)
+        );
+    }
+}
