@@ -1,0 +1,267 @@
+//! `/api/chaos/*` (only with `--chaos`): on-demand faults for reconnect tests. Every body may
+//! carry `"client": "<tag>"` to affect only streams opened with `?client=<tag>`.
+
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::time::Instant;
+
+use crate::api::{json_error, JsonBody};
+use crate::faults::{scope_matches, Window};
+use crate::sse::{frame, is_field_safe};
+use crate::streams::{Control, StreamKind};
+use crate::{AppState, INJECT_BODY_LIMIT};
+
+/// Longest fault window accepted, in seconds.
+const MAX_SECS: f64 = 3600.0;
+
+/// Every chaos route.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/chaos", get(status))
+        .route("/api/chaos/drop", post(drop_streams))
+        .route("/api/chaos/outage", post(outage))
+        .route("/api/chaos/refuse", post(refuse))
+        .route("/api/chaos/stall", post(stall))
+        .route("/api/chaos/flap", post(flap))
+        .route(
+            "/api/chaos/inject",
+            post(inject).layer(DefaultBodyLimit::max(INJECT_BODY_LIMIT)),
+        )
+        .route("/api/chaos/end", post(end))
+        .route("/api/chaos/heal", post(heal))
+}
+
+fn ok(extra: serde_json::Value) -> Response {
+    let mut body = json!({ "ok": true });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    Json(body).into_response()
+}
+
+fn bad(message: impl Into<String>) -> Response {
+    json_error(StatusCode::BAD_REQUEST, message)
+}
+
+/// A fault duration: finite, positive, at most an hour.
+fn window(secs: f64) -> Result<Duration, Response> {
+    if secs.is_finite() && secs > 0.0 && secs <= MAX_SECS {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err(bad(format!(
+            "\"secs\" must be a number greater than 0 and at most {MAX_SECS}"
+        )))
+    }
+}
+
+/// Sends `make()` to every open stream of the given kinds that `client` scopes.
+fn signal(
+    state: &AppState,
+    client: Option<&str>,
+    kinds: &[StreamKind],
+    make: impl Fn() -> Control,
+) -> usize {
+    state
+        .registry()
+        .broadcast(|c, k| kinds.contains(&k) && scope_matches(client, c), make)
+}
+
+const ALL_KINDS: [StreamKind; 3] = [
+    StreamKind::Global,
+    StreamKind::Mission,
+    StreamKind::Firehose,
+];
+
+#[derive(Deserialize)]
+struct Scope {
+    client: Option<String>,
+}
+
+async fn status(State(state): State<AppState>) -> Response {
+    let now = Instant::now();
+    let refuse = *state.inner.refuse.borrow();
+    let mut faults = state.faults();
+    faults.prune(now);
+    Json(faults.to_json(now, refuse)).into_response()
+}
+
+/// `POST /api/chaos/drop {"client"?}`: abruptly closes matching streams of every kind.
+async fn drop_streams(State(state): State<AppState>, JsonBody(b): JsonBody<Scope>) -> Response {
+    let dropped = signal(&state, b.client.as_deref(), &ALL_KINDS, || Control::Drop);
+    ok(json!({ "dropped": dropped }))
+}
+
+#[derive(Deserialize)]
+struct OutageBody {
+    secs: f64,
+    retry_after: Option<u64>,
+    client: Option<String>,
+}
+
+/// `POST /api/chaos/outage {"secs", "retry_after"?, "client"?}`.
+async fn outage(State(state): State<AppState>, JsonBody(b): JsonBody<OutageBody>) -> Response {
+    let d = match window(b.secs) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let retry_after = b.retry_after.unwrap_or(b.secs.ceil() as u64);
+    let now = Instant::now();
+    {
+        let mut f = state.faults();
+        f.prune(now);
+        f.outages.push(Window {
+            client: b.client.clone(),
+            until: now + d,
+            param: retry_after,
+        });
+    }
+    state.faults_changed();
+    let dropped = signal(&state, b.client.as_deref(), &ALL_KINDS, || Control::Drop);
+    ok(
+        json!({ "secs": b.secs, "retry_after": retry_after, "client": b.client, "dropped": dropped }),
+    )
+}
+
+#[derive(Deserialize)]
+struct SecsBody {
+    secs: f64,
+    client: Option<String>,
+}
+
+/// `POST /api/chaos/refuse {"secs"}`: drops every stream and closes the listening socket for
+/// `secs` (global: `client` is ignored, a closed port cannot tell clients apart).
+async fn refuse(State(state): State<AppState>, JsonBody(b): JsonBody<SecsBody>) -> Response {
+    let d = match window(b.secs) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let dropped = signal(&state, None, &ALL_KINDS, || Control::Drop);
+    state.inner.refuse.send_replace(Some(Instant::now() + d));
+    ok(json!({ "secs": b.secs, "dropped": dropped }))
+}
+
+/// `POST /api/chaos/stall {"secs", "client"?}`: matching streams, open and new, write nothing
+/// until the window ends; what was held back is then delivered.
+async fn stall(State(state): State<AppState>, JsonBody(b): JsonBody<SecsBody>) -> Response {
+    let d = match window(b.secs) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let now = Instant::now();
+    {
+        let mut f = state.faults();
+        f.prune(now);
+        f.stalls.push(Window {
+            client: b.client.clone(),
+            until: now + d,
+            param: 0,
+        });
+    }
+    state.faults_changed();
+    ok(json!({ "secs": b.secs, "client": b.client }))
+}
+
+#[derive(Deserialize)]
+struct FlapBody {
+    secs: f64,
+    after_ms: u64,
+    client: Option<String>,
+}
+
+/// `POST /api/chaos/flap {"secs", "after_ms", "client"?}`: new matching streams are accepted,
+/// then dropped `after_ms` later.
+async fn flap(State(state): State<AppState>, JsonBody(b): JsonBody<FlapBody>) -> Response {
+    let d = match window(b.secs) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    if b.after_ms > 3_600_000 {
+        return bad("\"after_ms\" must be at most 3600000");
+    }
+    let now = Instant::now();
+    {
+        let mut f = state.faults();
+        f.prune(now);
+        f.flaps.push(Window {
+            client: b.client.clone(),
+            until: now + d,
+            param: b.after_ms,
+        });
+    }
+    state.faults_changed();
+    ok(json!({ "secs": b.secs, "after_ms": b.after_ms, "client": b.client }))
+}
+
+#[derive(Deserialize)]
+struct InjectBody {
+    event: Option<String>,
+    data: Option<String>,
+    id: Option<String>,
+    raw: Option<String>,
+    raw_base64: Option<String>,
+    client: Option<String>,
+}
+
+/// `POST /api/chaos/inject`: writes one hand-made event (or raw bytes) to matching open
+/// global streams.
+async fn inject(State(state): State<AppState>, JsonBody(b): JsonBody<InjectBody>) -> Response {
+    let bytes = if let Some(encoded) = &b.raw_base64 {
+        match base64::engine::general_purpose::STANDARD.decode(encoded.trim()) {
+            Ok(v) => Bytes::from(v),
+            Err(e) => return bad(format!("\"raw_base64\" is not valid base64: {e}")),
+        }
+    } else if let Some(raw) = b.raw {
+        Bytes::from(raw)
+    } else {
+        if b.event.is_none() && b.data.is_none() {
+            return bad("give \"event\"/\"data\", \"raw\" or \"raw_base64\"");
+        }
+        for (name, v) in [("event", &b.event), ("id", &b.id)] {
+            if v.as_deref().is_some_and(|s| !is_field_safe(s)) {
+                return bad(format!("\"{name}\" must not contain CR, LF or NUL"));
+            }
+        }
+        frame(
+            b.event.as_deref(),
+            b.id.as_deref(),
+            b.data.as_deref().unwrap_or(""),
+        )
+    };
+    let delivered = signal(&state, b.client.as_deref(), &[StreamKind::Global], || {
+        Control::Inject(bytes.clone())
+    });
+    ok(json!({ "delivered": delivered, "bytes": bytes.len() }))
+}
+
+#[derive(Deserialize)]
+struct EndBody {
+    reason: Option<String>,
+    client: Option<String>,
+}
+
+/// `POST /api/chaos/end {"reason"?, "client"?}`: sends `end` to matching open global streams
+/// and closes them.
+async fn end(State(state): State<AppState>, JsonBody(b): JsonBody<EndBody>) -> Response {
+    let reason = b.reason.unwrap_or_else(|| "ended by chaos".into());
+    let ended = signal(&state, b.client.as_deref(), &[StreamKind::Global], || {
+        Control::End(reason.clone())
+    });
+    ok(json!({ "ended": ended, "reason": reason }))
+}
+
+/// `POST /api/chaos/heal`: clears every fault and reopens the listener.
+async fn heal(State(state): State<AppState>) -> Response {
+    *state.faults() = Default::default();
+    state.inner.refuse.send_replace(None);
+    state.faults_changed();
+    ok(json!({}))
+}

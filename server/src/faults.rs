@@ -1,0 +1,107 @@
+//! Active fault-injection windows (`--chaos`). Each fault may be scoped to one `client` tag;
+//! an unscoped fault applies to everyone.
+
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+/// A time-limited fault, optionally scoped to a client tag.
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// Only streams with this tag (`None` = all).
+    pub client: Option<String>,
+    /// When the fault ends.
+    pub until: Instant,
+    /// `Retry-After` seconds for outages; flap delay in ms for flaps; unused for stalls.
+    pub param: u64,
+}
+
+impl Window {
+    /// `true` if the fault is active at `now` and its scope covers `client`.
+    pub fn applies(&self, now: Instant, client: Option<&str>) -> bool {
+        now < self.until && scope_matches(self.client.as_deref(), client)
+    }
+
+    fn to_json(&self, now: Instant, param_name: Option<&str>) -> Value {
+        let mut v = json!({
+            "client": self.client,
+            "remaining_secs": self.until.saturating_duration_since(now).as_secs_f64(),
+        });
+        if let (Some(name), Some(obj)) = (param_name, v.as_object_mut()) {
+            obj.insert(name.to_owned(), json!(self.param));
+        }
+        v
+    }
+}
+
+/// `true` if a fault scoped to `scope` covers a stream tagged `client`.
+pub fn scope_matches(scope: Option<&str>, client: Option<&str>) -> bool {
+    match scope {
+        None => true,
+        Some(s) => client == Some(s),
+    }
+}
+
+/// Every active fault.
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// 503 windows (`param` = Retry-After secs).
+    pub outages: Vec<Window>,
+    /// Silence windows.
+    pub stalls: Vec<Window>,
+    /// Accept-then-drop windows (`param` = after_ms).
+    pub flaps: Vec<Window>,
+}
+
+impl Faults {
+    /// Forgets expired windows.
+    pub fn prune(&mut self, now: Instant) {
+        for list in [&mut self.outages, &mut self.stalls, &mut self.flaps] {
+            list.retain(|w| now < w.until);
+        }
+    }
+
+    /// The outage covering `client`, if any: its Retry-After seconds.
+    pub fn outage(&self, now: Instant, client: Option<&str>) -> Option<u64> {
+        self.outages
+            .iter()
+            .filter(|w| w.applies(now, client))
+            .map(|w| w.param)
+            .max()
+    }
+
+    /// When the latest stall covering `client` ends, if one is active.
+    pub fn stall_until(&self, now: Instant, client: Option<&str>) -> Option<Instant> {
+        self.stalls
+            .iter()
+            .filter(|w| w.applies(now, client))
+            .map(|w| w.until)
+            .max()
+    }
+
+    /// The flap delay for a new stream tagged `client`, if a flap window covers it.
+    pub fn flap_after_ms(&self, now: Instant, client: Option<&str>) -> Option<u64> {
+        self.flaps
+            .iter()
+            .filter(|w| w.applies(now, client))
+            .map(|w| w.param)
+            .min()
+    }
+
+    /// The state as reported by `GET /api/chaos`.
+    pub fn to_json(&self, now: Instant, refuse_until: Option<Instant>) -> Value {
+        let list = |ws: &[Window], p: Option<&str>| -> Vec<Value> {
+            ws.iter()
+                .filter(|w| now < w.until)
+                .map(|w| w.to_json(now, p))
+                .collect()
+        };
+        json!({
+            "outages": list(&self.outages, Some("retry_after")),
+            "stalls": list(&self.stalls, None),
+            "flaps": list(&self.flaps, Some("after_ms")),
+            "refuse_remaining_secs": refuse_until
+                .filter(|u| now < *u)
+                .map(|u| u.saturating_duration_since(now).as_secs_f64()),
+        })
+    }
+}

@@ -1,0 +1,497 @@
+//! Fault injection (`--chaos`), admission control and graceful shutdown.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+use strug_dev_server::Config;
+
+fn frozen() -> Config {
+    Config {
+        tick: Duration::from_secs(3600),
+        ..config()
+    }
+}
+
+/// Opens a global stream tagged `client` and consumes its snapshot.
+async fn tagged(server: &Server, client: &str) -> Sse {
+    let mut sse = connect(server, &format!("/api/events?client={client}"), &[]).await;
+    assert_eq!(sse.event().await.event, "snapshot");
+    sse
+}
+
+#[tokio::test]
+async fn outage_refuses_matching_clients_with_503_and_retry_after() {
+    // Pins: an outage drops matching open streams, answers 503 + Retry-After + JSON to matching
+    // new attempts only, counts them as rejected.outage, and lifts when the window ends.
+    let server = start(frozen()).await;
+    let mut a = tagged(&server, "a").await;
+    let mut b = tagged(&server, "b").await;
+    let (status, body) = server
+        .post("/api/chaos/outage", json!({ "secs": 0.8, "client": "a" }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["ok"], true);
+    assert_eq!(body["retry_after"], 1, "default is ceil(secs)");
+    assert_eq!(body["dropped"], 1);
+    assert!(matches!(a.until_stop(PATIENCE).await, Next::Failed(_)));
+    assert!(matches!(
+        b.next_within(Duration::from_millis(300)).await,
+        Next::Timeout
+    ));
+
+    let resp = server
+        .http
+        .get(server.url("/api/events?client=a"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert!(err["error"].as_str().unwrap().contains("outage"));
+    let other = open(&server, "/api/events?client=b", &[]).await;
+    assert_eq!(other.status, StatusCode::OK);
+    let m = server.metrics().await;
+    assert_eq!(m["rejected"]["outage"], 1);
+    assert_eq!(m["attempt_log"][2]["outcome"], "outage");
+    assert_eq!(m["attempt_log"][2]["client"], "a");
+
+    let (_, body) = server
+        .post("/api/chaos/outage", json!({ "secs": 30, "retry_after": 7 }))
+        .await;
+    assert_eq!(body["retry_after"], 7);
+    let resp = server
+        .http
+        .get(server.url("/api/firehose?n=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "7");
+    server.post("/api/chaos/heal", json!({})).await;
+    let resp = server
+        .http
+        .get(server.url("/api/events?client=a"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn outage_window_expires_on_its_own() {
+    // Pins: an outage ends after `secs` without a heal.
+    let server = start(frozen()).await;
+    server
+        .post("/api/chaos/outage", json!({ "secs": 0.4 }))
+        .await;
+    let refused = open(&server, "/api/events", &[]).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    connect(&server, "/api/events", &[]).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn drop_closes_matching_streams_abruptly() {
+    // Pins: drop ends matching streams at once (abrupt close), leaves others, and open_streams
+    // follows.
+    let server = start(frozen()).await;
+    let mut x = tagged(&server, "x").await;
+    let mut y = tagged(&server, "y").await;
+    let (_, body) = server
+        .post("/api/chaos/drop", json!({ "client": "x" }))
+        .await;
+    assert_eq!(body, json!({ "ok": true, "dropped": 1 }));
+    assert!(matches!(x.until_stop(PATIENCE).await, Next::Failed(_)));
+    assert!(matches!(
+        y.next_within(Duration::from_millis(300)).await,
+        Next::Timeout
+    ));
+    server
+        .wait_metrics("one stream left", |m| m["open_streams"] == 1)
+        .await;
+    let (_, body) = server.post_raw("/api/chaos/drop", "").await;
+    assert_eq!(body["dropped"], 1);
+    assert!(matches!(y.until_stop(PATIENCE).await, Next::Failed(_)));
+    server
+        .wait_metrics("no streams", |m| m["open_streams"] == 0)
+        .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn stall_silences_streams_then_delivers_what_was_held() {
+    // Pins: during a stall matching streams (open and new) get nothing, not even heartbeats,
+    // though new ones get 200 + headers; afterwards the held-back events arrive in order.
+    let server = start(Config {
+        heartbeat: Duration::from_millis(100),
+        ..frozen()
+    })
+    .await;
+    let mut open_one = tagged(&server, "s").await;
+    let mut free = tagged(&server, "free").await;
+    let (status, _) = server
+        .post("/api/chaos/stall", json!({ "secs": 1.2, "client": "s" }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let stalled_at = Instant::now();
+    // Frames already in flight when the stall began may still land: discard them.
+    let _ = open_one.until_stop(Duration::from_millis(150)).await;
+    let mut fresh = open(&server, "/api/events?client=s", &[]).await;
+    assert_eq!(fresh.status, StatusCode::OK);
+    server.mission(1).await;
+    assert!(matches!(
+        open_one.next_within(Duration::from_millis(500)).await,
+        Next::Timeout
+    ));
+    assert!(matches!(
+        fresh.next_within(Duration::from_millis(200)).await,
+        Next::Timeout
+    ));
+    // The unscoped stream keeps flowing: heartbeats and the mission.
+    assert_eq!(free.data_event().await.event, "activity");
+
+    let held = open_one.data_event().await;
+    assert!(
+        stalled_at.elapsed() >= Duration::from_millis(1000),
+        "{:?}",
+        stalled_at.elapsed()
+    );
+    assert_eq!(
+        held.event, "activity",
+        "the mission's events come after the stall"
+    );
+    assert_eq!(fresh.event().await.event, "snapshot");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn heal_ends_a_stall_early() {
+    // Pins: heal clears every fault at once, including a running stall and outage.
+    let server = start(Config {
+        heartbeat: Duration::from_millis(100),
+        ..frozen()
+    })
+    .await;
+    let mut sse = tagged(&server, "h").await;
+    server.post("/api/chaos/stall", json!({ "secs": 60 })).await;
+    server
+        .post(
+            "/api/chaos/outage",
+            json!({ "secs": 60, "client": "other" }),
+        )
+        .await;
+    let state = server.get_json("/api/chaos").await;
+    assert_eq!(state["stalls"].as_array().unwrap().len(), 1);
+    assert_eq!(state["outages"][0]["client"], "other");
+    let _ = sse.until_stop(Duration::from_millis(300)).await;
+    let (_, body) = server.post("/api/chaos/heal", json!({})).await;
+    assert_eq!(body, json!({ "ok": true }));
+    assert_eq!(sse.event().await.event, "heartbeat");
+    let state = server.get_json("/api/chaos").await;
+    assert_eq!(state["stalls"], json!([]));
+    assert_eq!(state["outages"], json!([]));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn flap_accepts_new_streams_then_drops_them_after_after_ms() {
+    // Pins: during a flap window matching new streams get 200 + snapshot, then are dropped about
+    // after_ms later; streams opened before the window and other clients are untouched.
+    let server = start(frozen()).await;
+    let mut before = tagged(&server, "f").await;
+    let (_, body) = server
+        .post(
+            "/api/chaos/flap",
+            json!({ "secs": 5, "after_ms": 400, "client": "f" }),
+        )
+        .await;
+    assert_eq!(body["after_ms"], 400);
+    let opened = Instant::now();
+    let mut flapping = tagged(&server, "f").await;
+    let mut other = tagged(&server, "g").await;
+    assert!(matches!(
+        flapping.until_stop(PATIENCE).await,
+        Next::Failed(_)
+    ));
+    let lived = opened.elapsed();
+    assert!(
+        lived >= Duration::from_millis(350) && lived < Duration::from_secs(3),
+        "{lived:?}"
+    );
+    assert!(matches!(
+        before.next_within(Duration::from_millis(200)).await,
+        Next::Timeout
+    ));
+    assert!(matches!(
+        other.next_within(Duration::from_millis(200)).await,
+        Next::Timeout
+    ));
+    let m = server.metrics().await;
+    assert_eq!(m["flapped"], 1);
+    assert_eq!(m["attempt_log"][1]["outcome"], "flap");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn inject_writes_events_raw_bytes_and_large_payloads() {
+    // Pins: inject encodes event/data/id as SSE (multi-line data, malformed JSON kept verbatim),
+    // writes raw and base64 bytes (even non-UTF-8) untouched, carries 1 MiB+ events, respects
+    // client scoping, and rejects unsafe fields and bad base64 with 400.
+    let server = start(frozen()).await;
+    let mut raw = open_raw(&server, "/api/events?client=r").await;
+    raw.read_until(b"event: snapshot").await;
+    raw.read_until(b"\n\n").await;
+    let mut parsed = tagged(&server, "p").await;
+
+    let (_, body) = server
+        .post(
+            "/api/chaos/inject",
+            json!({ "event": "task", "data": "{not json\nsecond", "id": "x1", "client": "r" }),
+        )
+        .await;
+    assert_eq!(body["delivered"], 1);
+    raw.read_until(b"id: x1\nevent: task\ndata: {not json\ndata: second\n\n")
+        .await;
+
+    let bytes: &[u8] = b"event: task\ndata: \xff\xfe broken\n\n";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let (status, _) = server
+        .post(
+            "/api/chaos/inject",
+            json!({ "raw_base64": encoded, "client": "r" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    raw.read_until(bytes).await;
+    let (_, _) = server
+        .post(
+            "/api/chaos/inject",
+            json!({ "raw": ": comment\n\n", "client": "r" }),
+        )
+        .await;
+    raw.read_until(b": comment\n\n").await;
+
+    let big = "y".repeat(1_200_000);
+    let (status, body) = server
+        .post(
+            "/api/chaos/inject",
+            json!({ "event": "activity", "data": big, "client": "p" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ev = parsed.event().await;
+    assert_eq!(ev.event, "activity");
+    assert_eq!(ev.data.len(), big.len());
+
+    for bad in [
+        json!({ "event": "a\nb", "data": "x" }),
+        json!({ "event": "x", "id": "1\r2" }),
+        json!({ "raw_base64": "***" }),
+        json!({}),
+    ] {
+        let (status, body) = server.post("/api/chaos/inject", bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(body["error"].is_string());
+    }
+    let (status, _) = server
+        .post("/api/chaos/inject", json!({ "event": 5 }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let too_big = json!({ "data": "z".repeat(5 * 1024 * 1024) });
+    let (status, _) = server.post("/api/chaos/inject", too_big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn chaos_end_sends_end_then_closes_cleanly() {
+    // Pins: chaos end writes `end` with the reason to matching global streams and closes them
+    // cleanly; other clients stay open.
+    let server = start(frozen()).await;
+    let mut e = tagged(&server, "e").await;
+    let mut k = tagged(&server, "k").await;
+    let (_, body) = server
+        .post("/api/chaos/end", json!({ "reason": "bye", "client": "e" }))
+        .await;
+    assert_eq!(body["ended"], 1);
+    let ev = e.event().await;
+    assert_eq!(ev.event, "end");
+    assert_eq!(json(&ev), json!({ "reason": "bye" }));
+    assert!(matches!(e.next_within(PATIENCE).await, Next::Closed));
+    assert!(matches!(
+        k.next_within(Duration::from_millis(200)).await,
+        Next::Timeout
+    ));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_chaos_bodies_are_rejected_with_messages() {
+    // Pins: invalid JSON is 400, wrong types 422, out-of-range numbers 400, all with "error".
+    let server = start(frozen()).await;
+    for (path, body, want) in [
+        ("/api/chaos/outage", "{", StatusCode::BAD_REQUEST),
+        (
+            "/api/chaos/outage",
+            "{\"secs\":\"x\"}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/api/chaos/outage",
+            "{\"secs\":-1}",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/chaos/stall", "{}", StatusCode::UNPROCESSABLE_ENTITY),
+        ("/api/chaos/stall", "{\"secs\":0}", StatusCode::BAD_REQUEST),
+        (
+            "/api/chaos/flap",
+            "{\"secs\":1}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/api/chaos/refuse",
+            "{\"secs\":1e9}",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/chaos/drop", "[]", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (status, resp) = server.post_raw(path, body).await;
+        assert_eq!(status, want, "{path} {body}: {resp}");
+        assert!(resp["error"].is_string(), "{resp}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn max_streams_refuses_with_503_and_retry_after() {
+    // Pins: beyond --max-streams new streams get 503 + Retry-After, counted as
+    // rejected.max_streams; closing one frees a slot.
+    let server = start(Config {
+        max_streams: Some(2),
+        ..frozen()
+    })
+    .await;
+    let a = tagged(&server, "m").await;
+    let _b = tagged(&server, "m").await;
+    let refused = open(&server, "/api/events", &[]).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers["retry-after"], "1");
+    let m = server.metrics().await;
+    assert_eq!(m["rejected"]["max_streams"], 1);
+    assert_eq!(m["attempts_total"], 3);
+    drop(a);
+    server
+        .wait_metrics("a slot frees", |m| m["open_streams"] == 1)
+        .await;
+    connect(&server, "/api/events", &[]).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refuse_closes_the_port_then_listens_again() {
+    // Pins: refuse drops open streams, makes new TCP connections fail for `secs`, then the
+    // same port accepts again.
+    let server = start(frozen()).await;
+    let mut sse = tagged(&server, "z").await;
+    let (status, body) = server
+        .post("/api/chaos/refuse", json!({ "secs": 1.0 }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["dropped"], 1);
+    assert!(matches!(sse.until_stop(PATIENCE).await, Next::Failed(_)));
+    let refused_at = Instant::now();
+    let err = tokio::net::TcpStream::connect(server.addr).await;
+    assert!(err.is_err(), "connection should be refused");
+    loop {
+        if tokio::net::TcpStream::connect(server.addr).await.is_ok() {
+            break;
+        }
+        assert!(refused_at.elapsed() < PATIENCE, "port never reopened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        refused_at.elapsed() >= Duration::from_millis(700),
+        "{:?}",
+        refused_at.elapsed()
+    );
+    connect(&server, "/api/events", &[]).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn in_process_shutdown_ends_streams_cleanly() {
+    // Pins: serve's shutdown ends open streams with a clean close and no `end` event.
+    let server = start(frozen()).await;
+    let mut sse = tagged(&server, "q").await;
+    let stopped = Instant::now();
+    server.stop().await;
+    assert!(matches!(sse.next_within(PATIENCE).await, Next::Closed));
+    assert!(stopped.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn binary_exits_zero_on_sigint_and_closes_streams() {
+    // Pins: the real binary prints the listening line for --port 0, and on SIGINT closes open
+    // streams cleanly (no `end`) and exits 0 within about a second.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strug-dev-server"))
+        .args(["--port", "0", "--seed", "1", "--tick-ms", "50"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("strug-dev-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+
+    let resp = reqwest::get(format!("{base}/api/events")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.bytes_stream();
+    use futures_util::StreamExt;
+    let first = body.next().await.unwrap().unwrap();
+    assert!(first.starts_with(b"id: "), "{first:?}");
+
+    let signalled = Instant::now();
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(rc, 0);
+    let mut rest = Vec::new();
+    loop {
+        match tokio::time::timeout(PATIENCE, body.next()).await {
+            Ok(Some(Ok(chunk))) => rest.extend_from_slice(&chunk),
+            Ok(None) => break,
+            other => panic!("stream did not close cleanly: {other:?}"),
+        }
+    }
+    assert!(!contains(&rest, b"event: end"), "no end event on shutdown");
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        signalled.elapsed()
+    );
+}
