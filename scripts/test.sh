@@ -5,7 +5,7 @@
 #   1. cargo fmt --check
 #   2. cargo clippy -D warnings, host (all targets) and wasm32-unknown-unknown
 #   3. cargo test --workspace (pure core, protocol, dev-server integration tests, doctests)
-#   4. headless-Chromium browser tests against a real dev server (when present)
+#   4. headless-Chromium browser tests (wasm-pack) against a real dev server
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +21,14 @@ step "cargo clippy (host, all targets)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo clippy (wasm32-unknown-unknown)"
-cargo clippy -p leptos-task-stream -p task-stream-protocol --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p leptos-task-stream -p task-stream-protocol --all-targets --target wasm32-unknown-unknown --locked -- -D warnings
+
+step "cargo check: the library under leptos/ssr (host) and leptos/hydrate (wasm32)"
+cargo check -p leptos-task-stream --features leptos/ssr --locked
+cargo check -p leptos-task-stream --target wasm32-unknown-unknown --features leptos/hydrate --locked
+
+step "cargo doc (no warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p leptos-task-stream -p task-stream-protocol --locked
 
 step "cargo test (workspace, host)"
 cargo test --workspace --locked

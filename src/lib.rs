@@ -8,6 +8,85 @@
 //! 4 s … up to a cap, with jitter so that thousands of clients never retry in lockstep), resumes
 //! from the last event id so that no update is lost, and tells the user what is going on.
 //!
+//! ## Quick start
+//!
+//! `Cargo.toml` of a client-side-rendered app (built with Trunk):
+//!
+//! ```toml
+//! [dependencies]
+//! leptos = { version = "0.8", features = ["csr"] }
+//! leptos-task-stream = "0.1"
+//! ```
+//!
+//! `src/main.rs`:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use leptos::prelude::*;
+//! use leptos_task_stream::{
+//!     protocol::TaskStatus, use_task_stream, Backoff, Jitter, TaskStreamOptions,
+//! };
+//!
+//! #[component]
+//! fn App() -> impl IntoView {
+//!     let stream = use_task_stream(
+//!         "/api/events",
+//!         TaskStreamOptions::default()
+//!             .backoff(Backoff::default().max_delay(Duration::from_secs(30)).jitter(Jitter::Full)),
+//!     );
+//!     let now = RwSignal::new(leptos_task_stream::now());
+//!     // Refresh the countdown twice a second.
+//!     let tick = set_interval_with_handle(
+//!         move || now.set(leptos_task_stream::now()),
+//!         Duration::from_millis(500),
+//!     )
+//!     .ok();
+//!     on_cleanup(move || {
+//!         if let Some(t) = tick {
+//!             t.clear();
+//!         }
+//!     });
+//!     view! {
+//!         <header>
+//!             // "Live", "Reconnecting in 4 s (attempt 3)", "Offline"…
+//!             <span role="status">{move || stream.status.get().describe(now.get())}</span>
+//!             <Show when=move || stream.status.get().can_retry_now()>
+//!                 <button on:click=move |_| stream.reconnect()>"Retry now"</button>
+//!             </Show>
+//!         </header>
+//!         <ul>
+//!             {TaskStatus::ALL
+//!                 .into_iter()
+//!                 .map(|status| view! {
+//!                     <li>{status.label()} ": " {move || stream.tasks.count(status)}</li>
+//!                 })
+//!                 .collect_view()}
+//!         </ul>
+//!         <ol>
+//!             {move || stream.activity.with(|log| {
+//!                 log.iter()
+//!                     .map(|line| view! { <li>{line.agent.clone()} ": " {line.message.clone()}</li> })
+//!                     .collect_view()
+//!             })}
+//!         </ol>
+//!         <p>{move || stream.last_error.get().map(|e| e.to_string())}</p>
+//!     }
+//! }
+//!
+//! fn main() {
+//!     leptos::mount::mount_to_body(App);
+//! }
+//! ```
+//!
+//! Server text (titles, agents, messages) is always rendered as text, never as HTML.
+//!
+//! ## Server-side rendering
+//!
+//! The browser driver exists only on `wasm32`. On the server the hooks return inert signals
+//! (status `Connecting`, or `Closed { NotStarted }` with `immediate(false)`, and an empty board)
+//! and open nothing, so server and client render the same first frame; the connection starts
+//! when the client hydrates.
+//!
 //! ## Architecture
 //!
 //! * [`Backoff`]: the delay policy (pure).
@@ -62,17 +141,32 @@
 #![deny(missing_docs)]
 
 pub mod backoff;
+pub mod board;
 mod clock;
+mod error;
 pub mod machine;
+mod options;
 pub mod status;
+mod task_store;
+pub mod url;
+mod use_event_stream;
+mod use_task_stream;
 
 pub use backoff::{Backoff, BackoffError, Jitter, JitterRng, MAX_SUPPORTED_DELAY};
+pub use board::{ActivityLog, Board, DEFAULT_ACTIVITY_CAPACITY};
 pub use clock::now;
+pub use error::{StreamError, StreamStats};
 pub use machine::{
     Command, ConnId, ConnectionError, ConnectionMachine, Input, MachineConfig, TimerId,
     DEFAULT_ONLINE_JITTER,
 };
+pub use options::{
+    EventStreamOptions, TaskStreamOptions, DEFAULT_MAX_EVENT_BYTES, DEFAULT_STALE_AFTER,
+};
 pub use status::{CloseReason, ConnectionStatus, OfflineReason, Timestamp};
+pub use task_store::TaskStore;
+pub use use_event_stream::{use_event_stream, StreamMessage, UseEventStream};
+pub use use_task_stream::{use_task_stream, UseTaskStream};
 
 /// The wire protocol (re-exported from the `task-stream-protocol` crate).
 pub use task_stream_protocol as protocol;

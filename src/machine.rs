@@ -400,7 +400,7 @@ impl ConnectionMachine {
             }
             Input::TransportFailed { conn } => {
                 if self.current_conn() == Some(conn) {
-                    self.fail(now, &mut out);
+                    self.fail(now, true, &mut out);
                 }
             }
             Input::ServerEnded { conn, reason } => {
@@ -564,10 +564,11 @@ impl ConnectionMachine {
         }
         let silent = now.saturating_duration_since(self.last_activity);
         if silent >= limit {
+            // One failure, one report: the cause (silence) rather than a generic "lost".
             out.push(Command::ReportError(ConnectionError::Stale {
                 silent_for: silent,
             }));
-            self.fail(now, out);
+            self.fail(now, false, out);
         } else {
             let timer = self.next_id();
             self.stale_timer = Some(timer);
@@ -578,8 +579,9 @@ impl ConnectionMachine {
         }
     }
 
-    /// The current transport failed: close it, then back off or give up.
-    fn fail(&mut self, now: Timestamp, out: &mut Vec<Command>) {
+    /// The current transport failed: close it, then back off or give up. `report` says whether
+    /// to report the loss (false when the caller already reported a more specific cause).
+    fn fail(&mut self, now: Timestamp, report: bool, out: &mut Vec<Command>) {
         if let Phase::Connected { since, .. } = self.phase {
             // Only a connection that stayed up for the whole window earns a fresh start; one
             // that opens and drops at once keeps the streak growing.
@@ -608,10 +610,12 @@ impl ConnectionMachine {
             _ => backoff.delay(attempt, self.previous_delay, &mut self.rng),
         };
         self.previous_delay = Some(delay);
-        out.push(Command::ReportError(ConnectionError::Lost {
-            next_attempt: attempt,
-            delay,
-        }));
+        if report {
+            out.push(Command::ReportError(ConnectionError::Lost {
+                next_attempt: attempt,
+                delay,
+            }));
+        }
         self.wait(now, attempt, delay, out);
     }
 

@@ -1,4 +1,5 @@
 //! Every transition and invariant of the connection state machine, on a virtual clock.
+#![cfg(not(target_arch = "wasm32"))] // Native tests; tests/browser.rs is the wasm suite.
 
 mod support;
 

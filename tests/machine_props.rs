@@ -1,5 +1,6 @@
 //! Property tests: random input sequences, seeds and policies never break the machine's
 //! invariants (checked by the fake driver after every step) nor the delay bounds.
+#![cfg(not(target_arch = "wasm32"))] // Native tests; tests/browser.rs is the wasm suite.
 
 mod support;
 

@@ -31,7 +31,8 @@ pub struct Harness {
     pub opens: Vec<Opened>,
     pub statuses: Vec<ConnectionStatus>,
     pub errors: Vec<ConnectionError>,
-    /// `(attempt, delay)` of every backoff wait caused by a failure.
+    /// `(attempt, delay)` of every backoff wait caused by a failure (read from the retry timers
+    /// started while the status is `Reconnecting` after a failure).
     pub waits: Vec<(u32, Duration)>,
 }
 
@@ -67,7 +68,20 @@ impl Harness {
 
     /// Feeds `input` now, executes the commands, checks invariants.
     pub fn feed(&mut self, input: Input) -> Vec<Command> {
+        let online_wait = matches!(input, Input::WentOnline);
         let cmds = self.m.handle(self.now, input);
+        // A retry timer started by anything but `online` is a backoff wait.
+        if !online_wait {
+            for c in &cmds {
+                if let (
+                    Command::StartRetryTimer { delay, .. },
+                    ConnectionStatus::Reconnecting { attempt, .. },
+                ) = (c, self.m.status())
+                {
+                    self.waits.push((attempt, *delay));
+                }
+            }
+        }
         for c in &cmds {
             self.execute(c);
         }
@@ -142,16 +156,7 @@ impl Harness {
                 );
                 self.statuses.push(s.clone());
             }
-            Command::ReportError(e) => {
-                if let ConnectionError::Lost {
-                    next_attempt,
-                    delay,
-                } = e
-                {
-                    self.waits.push((*next_attempt, *delay));
-                }
-                self.errors.push(e.clone());
-            }
+            Command::ReportError(e) => self.errors.push(e.clone()),
             other => panic!("unexpected command {other:?}"),
         }
     }

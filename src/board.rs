@@ -1,0 +1,384 @@
+//! The task board and activity log as plain data: how protocol events are applied.
+//!
+//! Pure and order-safe, so a resume, a replay or a duplicate never corrupts the board:
+//!
+//! * a `task` whose `version` is ≤ the one held is ignored;
+//! * a `snapshot` replaces the board (tasks missing from it are gone: after a server restart the
+//!   client must not keep ghosts);
+//! * `task_removed` removes; removing an unknown id is a no-op;
+//! * activity lines are de-duplicated by id and bounded in number.
+//!
+//! The reactive [`TaskStore`](crate::TaskStore) mirrors a [`Board`] into fine-grained signals.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use crate::protocol::{Activity, Task, TaskStatus};
+
+/// What applying one `task` upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskApplied {
+    /// A new task, placed at the end of its column.
+    Inserted(TaskStatus),
+    /// An existing task got a newer version; `from` ≠ `to` when it changed column.
+    Updated {
+        /// Column before.
+        from: TaskStatus,
+        /// Column after.
+        to: TaskStatus,
+    },
+    /// The held version was the same or newer: nothing changed.
+    Stale {
+        /// The version held.
+        held: u64,
+    },
+}
+
+/// Tasks keyed by id, with each status column's order.
+///
+/// ```
+/// use leptos_task_stream::board::{Board, TaskApplied};
+/// use leptos_task_stream::protocol::{Task, TaskStatus};
+///
+/// let t = |version, status| Task {
+///     id: "t1".into(), title: "Build".into(), status, agent: "builder".into(),
+///     progress: None, version, updated_at: "2026-11-25T14:00:00Z".into(),
+/// };
+/// let mut board = Board::default();
+/// board.apply_task(t(2, TaskStatus::Running));
+/// // A late, older update (a replay) is ignored.
+/// assert_eq!(board.apply_task(t(1, TaskStatus::Queued)), TaskApplied::Stale { held: 2 });
+/// assert_eq!(board.column(TaskStatus::Running), ["t1".to_string()]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Board {
+    tasks: HashMap<String, Task>,
+    columns: [Vec<String>; 5],
+}
+
+fn col(status: TaskStatus) -> usize {
+    match status {
+        TaskStatus::Queued => 0,
+        TaskStatus::Running => 1,
+        TaskStatus::Blocked => 2,
+        TaskStatus::Done => 3,
+        TaskStatus::Failed => 4,
+    }
+}
+
+impl Board {
+    /// Applies a `task` upsert.
+    pub fn apply_task(&mut self, task: Task) -> TaskApplied {
+        match self.tasks.get_mut(&task.id) {
+            Some(held) if task.version <= held.version => TaskApplied::Stale { held: held.version },
+            Some(held) => {
+                let from = held.status;
+                let to = task.status;
+                if from != to {
+                    let id = task.id.clone();
+                    self.columns[col(from)].retain(|x| *x != id);
+                    self.columns[col(to)].push(id);
+                }
+                *held = task;
+                TaskApplied::Updated { from, to }
+            }
+            None => {
+                let status = task.status;
+                self.columns[col(status)].push(task.id.clone());
+                self.tasks.insert(task.id.clone(), task);
+                TaskApplied::Inserted(status)
+            }
+        }
+    }
+
+    /// Applies `task_removed`; returns the removed task.
+    pub fn remove(&mut self, id: &str) -> Option<Task> {
+        let task = self.tasks.remove(id)?;
+        self.columns[col(task.status)].retain(|x| x != id);
+        Some(task)
+    }
+
+    /// Applies a `snapshot`: the board becomes exactly these tasks. Duplicate ids in the
+    /// snapshot keep the highest version. Returns the ids that were dropped.
+    pub fn replace(&mut self, tasks: Vec<Task>) -> Vec<String> {
+        let old = std::mem::take(self);
+        for task in tasks {
+            self.apply_task(task);
+        }
+        old.tasks
+            .into_keys()
+            .filter(|id| !self.tasks.contains_key(id))
+            .collect()
+    }
+
+    /// The task with this id.
+    pub fn get(&self, id: &str) -> Option<&Task> {
+        self.tasks.get(id)
+    }
+
+    /// Ids in a column, in arrival order.
+    pub fn column(&self, status: TaskStatus) -> &[String] {
+        &self.columns[col(status)]
+    }
+
+    /// Number of tasks.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// `true` when there are no tasks.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// All tasks, sorted by id (for comparisons with the server's state).
+    pub fn sorted_tasks(&self) -> Vec<&Task> {
+        let mut v: Vec<&Task> = self.tasks.values().collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+}
+
+/// The most recent activity lines, de-duplicated by id, oldest first.
+///
+/// ```
+/// use leptos_task_stream::board::ActivityLog;
+/// use leptos_task_stream::protocol::{Activity, Level};
+///
+/// let line = |id: &str| Activity {
+///     id: id.into(), task_id: None, agent: "scout".into(), level: Level::Info,
+///     message: "hello".into(), at: "2026-11-25T14:00:00Z".into(),
+/// };
+/// let mut log = ActivityLog::new(2);
+/// assert!(log.push(line("a1")));
+/// assert!(!log.push(line("a1")), "duplicates are dropped");
+/// log.push(line("a2"));
+/// log.push(line("a3"));
+/// assert_eq!(log.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["a2", "a3"]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityLog {
+    capacity: usize,
+    lines: VecDeque<Activity>,
+    /// Ids seen recently, including some already evicted from `lines`, so that a replay of an
+    /// evicted line is still recognised. Bounded at `4 × capacity`.
+    seen: HashSet<String>,
+    seen_order: VecDeque<String>,
+}
+
+impl Default for ActivityLog {
+    fn default() -> Self {
+        Self::new(DEFAULT_ACTIVITY_CAPACITY)
+    }
+}
+
+/// Default number of activity lines kept.
+pub const DEFAULT_ACTIVITY_CAPACITY: usize = 200;
+
+impl ActivityLog {
+    /// An empty log keeping at most `capacity` lines (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            lines: VecDeque::new(),
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
+        }
+    }
+
+    /// Appends a line unless its id was seen recently; returns whether it was added.
+    pub fn push(&mut self, line: Activity) -> bool {
+        if self.seen.contains(&line.id) {
+            return false;
+        }
+        self.seen.insert(line.id.clone());
+        self.seen_order.push_back(line.id.clone());
+        while self.seen_order.len() > self.capacity.saturating_mul(4) {
+            if let Some(old) = self.seen_order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        self.lines.push_back(line);
+        while self.lines.len() > self.capacity {
+            self.lines.pop_front();
+        }
+        true
+    }
+
+    /// Lines, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Activity> + ExactSizeIterator {
+        self.lines.iter()
+    }
+
+    /// Number of lines held.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// `true` when no line is held.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The maximum number of lines held.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The newest line.
+    pub fn last(&self) -> Option<&Activity> {
+        self.lines.back()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Level;
+
+    fn task(id: &str, version: u64, status: TaskStatus) -> Task {
+        Task {
+            id: id.into(),
+            title: format!("task {id}"),
+            status,
+            agent: "a".into(),
+            progress: None,
+            version,
+            updated_at: "2026-11-25T14:00:00Z".into(),
+        }
+    }
+
+    fn activity(id: &str) -> Activity {
+        Activity {
+            id: id.into(),
+            task_id: None,
+            agent: "a".into(),
+            level: Level::Info,
+            message: "m".into(),
+            at: "2026-11-25T14:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn updates_move_columns_and_stale_versions_are_ignored() {
+        let mut b = Board::default();
+        assert_eq!(
+            b.apply_task(task("t1", 1, TaskStatus::Queued)),
+            TaskApplied::Inserted(TaskStatus::Queued)
+        );
+        b.apply_task(task("t2", 1, TaskStatus::Queued));
+        assert_eq!(
+            b.apply_task(task("t1", 2, TaskStatus::Running)),
+            TaskApplied::Updated {
+                from: TaskStatus::Queued,
+                to: TaskStatus::Running
+            }
+        );
+        assert_eq!(b.column(TaskStatus::Queued), ["t2"]);
+        assert_eq!(b.column(TaskStatus::Running), ["t1"]);
+        // Same version again (duplicate) and older version (reordering) change nothing.
+        assert_eq!(
+            b.apply_task(task("t1", 2, TaskStatus::Failed)),
+            TaskApplied::Stale { held: 2 }
+        );
+        assert_eq!(
+            b.apply_task(task("t1", 1, TaskStatus::Queued)),
+            TaskApplied::Stale { held: 2 }
+        );
+        assert_eq!(b.get("t1").unwrap().status, TaskStatus::Running);
+        // In-place update keeps the column position.
+        b.apply_task(task("t3", 1, TaskStatus::Running));
+        b.apply_task(task("t1", 3, TaskStatus::Running));
+        assert_eq!(b.column(TaskStatus::Running), ["t1", "t3"]);
+    }
+
+    #[test]
+    fn snapshot_replaces_everything_including_ghosts() {
+        let mut b = Board::default();
+        b.apply_task(task("ghost", 50, TaskStatus::Running));
+        b.apply_task(task("t1", 50, TaskStatus::Done));
+        // After a server restart versions start again lower: the snapshot still wins.
+        let dropped = b.replace(vec![
+            task("t1", 1, TaskStatus::Queued),
+            task("t2", 1, TaskStatus::Queued),
+        ]);
+        assert_eq!(dropped, vec!["ghost".to_string()]);
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.get("t1").unwrap().version, 1);
+        assert_eq!(b.column(TaskStatus::Queued), ["t1", "t2"]);
+        assert!(b.column(TaskStatus::Running).is_empty());
+    }
+
+    #[test]
+    fn snapshot_with_duplicate_ids_keeps_the_newest() {
+        let mut b = Board::default();
+        b.replace(vec![
+            task("t1", 3, TaskStatus::Done),
+            task("t1", 2, TaskStatus::Queued),
+        ]);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b.get("t1").unwrap().status, TaskStatus::Done);
+        assert_eq!(b.column(TaskStatus::Done), ["t1"]);
+    }
+
+    #[test]
+    fn removal_is_idempotent() {
+        let mut b = Board::default();
+        b.apply_task(task("t1", 1, TaskStatus::Blocked));
+        assert!(b.remove("t1").is_some());
+        assert!(b.remove("t1").is_none());
+        assert!(b.is_empty());
+        assert!(b.column(TaskStatus::Blocked).is_empty());
+    }
+
+    #[test]
+    fn applying_any_permutation_with_duplicates_converges() {
+        // The final board depends only on the highest version of each task, not on the order
+        // or repetition of the events.
+        let events: Vec<Task> = (1..=5u64)
+            .flat_map(|v| {
+                let status = TaskStatus::ALL[(v as usize) % 5];
+                vec![task("a", v, status), task("b", 6 - v, status)]
+            })
+            .collect();
+        let mut reference = Board::default();
+        let mut sorted = events.clone();
+        sorted.sort_by_key(|t| t.version);
+        for t in sorted {
+            reference.apply_task(t);
+        }
+        let mut seed = 12345u64;
+        for _ in 0..200 {
+            let mut shuffled = events.clone();
+            shuffled.extend(events.iter().take(4).cloned());
+            for i in (1..shuffled.len()).rev() {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                shuffled.swap(i, (seed >> 33) as usize % (i + 1));
+            }
+            let mut b = Board::default();
+            for t in shuffled {
+                b.apply_task(t);
+            }
+            assert_eq!(b.sorted_tasks(), reference.sorted_tasks());
+            for s in TaskStatus::ALL {
+                assert_eq!(b.column(s).len(), reference.column(s).len());
+            }
+        }
+    }
+
+    #[test]
+    fn activity_is_bounded_and_deduplicated_even_after_eviction() {
+        let mut log = ActivityLog::new(3);
+        for i in 0..10 {
+            assert!(log.push(activity(&format!("a{i}"))));
+        }
+        assert_eq!(log.len(), 3);
+        assert_eq!(log.last().unwrap().id, "a9");
+        // a8 is held, a7 was evicted but is still remembered: neither is added again.
+        assert!(!log.push(activity("a8")));
+        assert!(!log.push(activity("a7")));
+        assert_eq!(log.len(), 3);
+        assert_eq!(ActivityLog::new(0).capacity(), 1);
+    }
+}

@@ -1,0 +1,575 @@
+//! The browser driver: executes the state machine's commands with `EventSource`, `gloo-timers`
+//! and window events, and writes the hook's signals.
+//!
+//! Ownership rules (see `shared/PITFALLS.md` for the faults they avoid):
+//! * every JS closure is owned by the connection or listener it belongs to and dropped with it —
+//!   never `forget()`-ed; drops that could happen inside the closure's own invocation are
+//!   deferred to a microtask;
+//! * the browser's own 3 s retry never runs: on `error` the `EventSource` is closed at once;
+//! * exactly one path schedules a reconnect (the machine), with at most one timer pending;
+//! * cleanup is registered on the hook's owner, and after it nothing touches a signal.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+use gloo_timers::callback::Timeout;
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{EventSource, EventSourceInit, MessageEvent};
+
+use super::{Decoder, Sink, StreamMessage};
+use crate::backoff::JitterRng;
+use crate::error::{StreamError, StreamStats};
+use crate::machine::{Command, ConnId, ConnectionMachine, Input, MachineConfig, TimerId};
+use crate::options::EventStreamOptions;
+use crate::status::{CloseReason, ConnectionStatus};
+
+#[derive(Clone, Copy)]
+pub(crate) struct Signals {
+    pub status: RwSignal<ConnectionStatus>,
+    pub last_error: RwSignal<Option<StreamError>>,
+    pub stats: RwSignal<StreamStats>,
+    pub last_event_id: RwSignal<Option<String>>,
+}
+
+/// A handle that feeds inputs to a running driver (weak: it never keeps the driver alive).
+#[derive(Clone)]
+pub(crate) struct Control(Weak<dyn Dispatch>);
+
+impl Control {
+    pub fn send(&self, input: Input) {
+        if let Some(d) = self.0.upgrade() {
+            d.dispatch(input);
+        }
+    }
+}
+
+trait Dispatch {
+    fn dispatch(&self, input: Input);
+}
+
+type Listener = Closure<dyn FnMut(web_sys::Event)>;
+
+/// One open `EventSource` and the closures registered on it.
+struct Connection {
+    id: ConnId,
+    source: EventSource,
+    listeners: Vec<(String, Listener)>,
+}
+
+impl Connection {
+    fn close(self) {
+        self.source.close();
+        for (name, cb) in &self.listeners {
+            let _ = self
+                .source
+                .remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
+        }
+        defer_drop(self);
+    }
+}
+
+/// A listener registered on `window` or `document`.
+struct WindowListener {
+    target: web_sys::EventTarget,
+    name: &'static str,
+    callback: Listener,
+}
+
+impl Drop for WindowListener {
+    fn drop(&mut self) {
+        let _ = self
+            .target
+            .remove_event_listener_with_callback(self.name, self.callback.as_ref().unchecked_ref());
+    }
+}
+
+/// Drops `value` on a later microtask, so that a closure is never freed while it is running.
+fn defer_drop<T: 'static>(value: T) {
+    wasm_bindgen_futures::spawn_local(async move {
+        drop(value);
+    });
+}
+
+struct State {
+    machine: ConnectionMachine,
+    conn: Option<Connection>,
+    retry: Option<(TimerId, Timeout)>,
+    stale: Option<(TimerId, Timeout)>,
+    stats: StreamStats,
+}
+
+struct Driver<T: 'static> {
+    this: Weak<Driver<T>>,
+    url: String,
+    options: EventStreamOptions,
+    decode: Decoder<T>,
+    sink: Sink<T>,
+    signals: Signals,
+    state: RefCell<State>,
+    window_listeners: RefCell<Vec<WindowListener>>,
+    queue: RefCell<VecDeque<Input>>,
+    busy: Cell<bool>,
+    disposed: Cell<bool>,
+}
+
+fn random_seed() -> u64 {
+    let hi = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    (hi << 32) ^ lo
+}
+
+fn navigator_online() -> bool {
+    web_sys::window()
+        .map(|w| w.navigator().on_line())
+        .unwrap_or(true)
+}
+
+fn document_hidden() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .map(|d| d.hidden())
+        .unwrap_or(false)
+}
+
+pub(crate) fn start<T: 'static>(
+    url: String,
+    options: EventStreamOptions,
+    decode: Decoder<T>,
+    sink: Sink<T>,
+    signals: Signals,
+) -> Option<Control> {
+    let config = MachineConfig::new(options.backoff.clone())
+        .stale_after(options.stale_after)
+        .online_jitter(options.online_jitter);
+    let machine = match ConnectionMachine::new(config, JitterRng::from_seed(random_seed())) {
+        Ok(m) => m.with_online(navigator_online()),
+        Err(e) => {
+            leptos::logging::error!("leptos-task-stream: {e}; not connecting to {url}");
+            signals.status.set(ConnectionStatus::Closed {
+                reason: CloseReason::Misconfigured {
+                    message: e.to_string(),
+                },
+            });
+            signals.last_error.set(Some(StreamError::InvalidOptions(e)));
+            return None;
+        }
+    };
+    let immediate = options.immediate;
+    let pause_when_hidden = options.pause_when_hidden;
+    let driver: Rc<Driver<T>> = Rc::new_cyclic(|this| Driver {
+        this: this.clone(),
+        url,
+        options,
+        decode,
+        sink,
+        signals,
+        state: RefCell::new(State {
+            machine,
+            conn: None,
+            retry: None,
+            stale: None,
+            stats: StreamStats::default(),
+        }),
+        window_listeners: RefCell::new(Vec::new()),
+        queue: RefCell::new(VecDeque::new()),
+        busy: Cell::new(false),
+        disposed: Cell::new(false),
+    });
+    driver.listen_to_window(pause_when_hidden);
+    if pause_when_hidden && document_hidden() {
+        driver.dispatch(Input::Hidden);
+    }
+    if immediate {
+        driver.dispatch(Input::Open);
+    }
+    // Cleanup runs on the hook's owner: unmounting closes the connection and cancels timers.
+    if Owner::current().is_none() {
+        leptos::logging::warn!(
+            "leptos-task-stream: use_event_stream called outside a reactive owner; the stream \
+             closes immediately. Call it inside a component."
+        );
+    }
+    let keep = SendWrapper::new(driver.clone());
+    on_cleanup(move || keep.take().dispose());
+    let weak: Weak<dyn Dispatch> = Rc::downgrade(&(driver as Rc<dyn Dispatch>));
+    Some(Control(weak))
+}
+
+impl<T: 'static> Dispatch for Driver<T> {
+    fn dispatch(&self, input: Input) {
+        if self.disposed.get() {
+            return;
+        }
+        self.queue.borrow_mut().push_back(input);
+        // Re-entrant calls (a command whose execution produces another input, or a user
+        // callback calling `close()`) are queued and drained by the outer call, in order.
+        if self.busy.replace(true) {
+            return;
+        }
+        loop {
+            let next = self.queue.borrow_mut().pop_front();
+            let Some(input) = next else { break };
+            if self.disposed.get() {
+                break;
+            }
+            let commands = self
+                .state
+                .borrow_mut()
+                .machine
+                .handle(crate::clock::now(), input);
+            for command in commands {
+                self.execute(command);
+            }
+        }
+        self.busy.set(false);
+    }
+}
+
+impl<T: 'static> Drop for Driver<T> {
+    fn drop(&mut self) {
+        // Without an owner (or if cleanup never ran), still close the EventSource: an unclosed
+        // one would keep reconnecting on the browser's own 3 s schedule.
+        self.dispose();
+    }
+}
+
+impl<T: 'static> Driver<T> {
+    fn weak(&self) -> Weak<Driver<T>> {
+        self.this.clone()
+    }
+
+    fn execute(&self, command: Command) {
+        match command {
+            Command::OpenTransport {
+                conn,
+                last_event_id,
+                attempt,
+            } => self.open(conn, last_event_id, attempt),
+            Command::CloseTransport { conn } => {
+                let taken = {
+                    let mut st = self.state.borrow_mut();
+                    if st.conn.as_ref().map(|c| c.id) == Some(conn) {
+                        st.conn.take()
+                    } else {
+                        None
+                    }
+                };
+                if let Some(c) = taken {
+                    c.close();
+                }
+            }
+            Command::StartRetryTimer { timer, delay } => {
+                let t = self.timer(delay, move |d| d.timer_fired(timer, true));
+                let old = self.state.borrow_mut().retry.replace((timer, t));
+                drop(old);
+            }
+            Command::CancelRetryTimer { timer } => {
+                let mut st = self.state.borrow_mut();
+                if st.retry.as_ref().map(|t| t.0) == Some(timer) {
+                    st.retry = None;
+                }
+            }
+            Command::StartStaleTimer { timer, delay } => {
+                let t = self.timer(delay, move |d| d.timer_fired(timer, false));
+                let old = self.state.borrow_mut().stale.replace((timer, t));
+                drop(old);
+            }
+            Command::CancelStaleTimer { timer } => {
+                let mut st = self.state.borrow_mut();
+                if st.stale.as_ref().map(|t| t.0) == Some(timer) {
+                    st.stale = None;
+                }
+            }
+            Command::PublishStatus(status) => {
+                leptos::logging::debug_warn!("leptos-task-stream: {} -> {}", self.url, status);
+                self.signals.status.set(status);
+            }
+            Command::ReportError(e) => {
+                leptos::logging::warn!("leptos-task-stream: {}: {e}", self.url);
+                self.signals
+                    .last_error
+                    .set(Some(StreamError::Connection(e)));
+            }
+            // `Command` is non-exhaustive for users; this driver handles every variant above.
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+    }
+
+    fn timer(&self, delay: Duration, fire: impl FnOnce(&Driver<T>) + 'static) -> Timeout {
+        let weak = self.weak();
+        let ms = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+        Timeout::new(ms, move || {
+            if let Some(d) = weak.upgrade() {
+                fire(&d);
+            }
+        })
+    }
+
+    fn timer_fired(&self, timer: TimerId, retry: bool) {
+        // Take the fired timer out of its slot; it is dropped later, not inside its own callback.
+        let fired = {
+            let mut st = self.state.borrow_mut();
+            let slot = if retry { &mut st.retry } else { &mut st.stale };
+            if slot.as_ref().map(|t| t.0) == Some(timer) {
+                slot.take()
+            } else {
+                None
+            }
+        };
+        if let Some((_, t)) = fired {
+            defer_drop(t);
+        }
+        self.dispatch(if retry {
+            Input::RetryTimerFired { timer }
+        } else {
+            Input::StaleTimerFired { timer }
+        });
+    }
+
+    fn update_stats(&self, f: impl FnOnce(&mut StreamStats)) {
+        let stats = {
+            let mut st = self.state.borrow_mut();
+            f(&mut st.stats);
+            st.stats
+        };
+        self.signals.stats.set(stats);
+    }
+
+    fn open(&self, conn: ConnId, last_event_id: Option<String>, attempt: u32) {
+        let url = match (&self.options.resume, &last_event_id) {
+            (Some(param), Some(id)) => crate::url::with_query_param(&self.url, param, id),
+            _ => self.url.clone(),
+        };
+        let init = EventSourceInit::new();
+        init.set_with_credentials(self.options.with_credentials);
+        let source = match EventSource::new_with_event_source_init_dict(&url, &init) {
+            Ok(s) => s,
+            Err(e) => {
+                let message = e
+                    .dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+                    .unwrap_or_else(|| format!("{e:?}"));
+                leptos::logging::error!("leptos-task-stream: cannot open {url}: {message}");
+                self.signals
+                    .last_error
+                    .set(Some(StreamError::InvalidUrl { url, message }));
+                // A URL the browser cannot parse will never work: stop instead of retrying.
+                self.dispatch(Input::Close);
+                return;
+            }
+        };
+        let mut listeners = Vec::new();
+        let mut add = |name: &str, cb: Listener| {
+            if source
+                .add_event_listener_with_callback(name, cb.as_ref().unchecked_ref())
+                .is_ok()
+            {
+                listeners.push((name.to_owned(), cb));
+            }
+        };
+        let weak = self.weak();
+        add(
+            "open",
+            Closure::new(move |_: web_sys::Event| {
+                if let Some(d) = weak.upgrade() {
+                    d.dispatch(Input::TransportOpened { conn });
+                }
+            }),
+        );
+        let weak = self.weak();
+        add(
+            "error",
+            Closure::new(move |_: web_sys::Event| {
+                if let Some(d) = weak.upgrade() {
+                    d.dispatch(Input::TransportFailed { conn });
+                }
+            }),
+        );
+        let mut names: Vec<String> = self.options.events.clone();
+        names.extend(self.options.heartbeat_event.iter().cloned());
+        names.extend(self.options.end_event.iter().cloned());
+        names.sort();
+        names.dedup();
+        for name in names {
+            let weak = self.weak();
+            let event_name = name.clone();
+            add(
+                &name,
+                Closure::new(move |ev: web_sys::Event| {
+                    if let Some(d) = weak.upgrade() {
+                        if let Some(msg) = ev.dyn_ref::<MessageEvent>() {
+                            d.on_event(conn, &event_name, msg);
+                        }
+                    }
+                }),
+            );
+        }
+        let previous = self.state.borrow_mut().conn.replace(Connection {
+            id: conn,
+            source,
+            listeners,
+        });
+        if let Some(p) = previous {
+            // Unreachable by the machine's invariant (it closes before it opens); kept safe.
+            p.close();
+        }
+        self.update_stats(|s| {
+            s.connects += 1;
+            if s.connects > 1 {
+                s.reconnects += 1;
+                if last_event_id.is_some() {
+                    s.resumes += 1;
+                }
+            }
+        });
+        let _ = attempt;
+    }
+
+    fn on_event(&self, conn: ConnId, name: &str, ev: &MessageEvent) {
+        if self.disposed.get() || self.state.borrow().machine.current_conn() != Some(conn) {
+            return;
+        }
+        let id = ev.last_event_id();
+        let id = (!id.is_empty()).then_some(id);
+        if id != self.signals.last_event_id.get_untracked() {
+            self.signals.last_event_id.set(id.clone());
+        }
+        self.dispatch(Input::Event {
+            conn,
+            id: Some(id.clone().unwrap_or_default()),
+        });
+        let is = |opt: &Option<String>| opt.as_deref() == Some(name);
+        if is(&self.options.heartbeat_event) {
+            self.update_stats(|s| {
+                s.events += 1;
+                s.heartbeats += 1;
+            });
+            return;
+        }
+        let data = ev.data().as_string().unwrap_or_default();
+        if is(&self.options.end_event) {
+            self.update_stats(|s| s.events += 1);
+            let reason = serde_json::from_str::<crate::protocol::End>(&data)
+                .map(|e| e.reason)
+                .unwrap_or_else(|_| crate::protocol::truncate_for_display(&data, 200));
+            self.dispatch(Input::ServerEnded { conn, reason });
+            return;
+        }
+        if data.len() > self.options.max_event_bytes {
+            self.update_stats(|s| {
+                s.events += 1;
+                s.decode_errors += 1;
+            });
+            self.signals.last_error.set(Some(StreamError::TooLarge {
+                event: crate::protocol::truncate_for_display(name, 64),
+                bytes: data.len(),
+                limit: self.options.max_event_bytes,
+            }));
+            return;
+        }
+        match (self.decode)(name, &data) {
+            Ok(value) => {
+                let applied = (self.sink)(StreamMessage {
+                    name: name.to_owned(),
+                    id,
+                    data: value,
+                });
+                self.update_stats(|s| {
+                    s.events += 1;
+                    if !applied {
+                        s.stale_ignored += 1;
+                    }
+                });
+            }
+            Err(e) => {
+                self.update_stats(|s| {
+                    s.events += 1;
+                    s.decode_errors += 1;
+                });
+                leptos::logging::warn!("leptos-task-stream: {}: {e}", self.url);
+                self.signals.last_error.set(Some(e));
+            }
+        }
+    }
+
+    fn listen_to_window(&self, visibility: bool) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let mut listeners = self.window_listeners.borrow_mut();
+        let mut add = |target: web_sys::EventTarget, name: &'static str, input: fn() -> Input| {
+            let weak = self.weak();
+            let callback: Listener = Closure::new(move |_: web_sys::Event| {
+                if let Some(d) = weak.upgrade() {
+                    d.dispatch(input());
+                }
+            });
+            if target
+                .add_event_listener_with_callback(name, callback.as_ref().unchecked_ref())
+                .is_ok()
+            {
+                listeners.push(WindowListener {
+                    target,
+                    name,
+                    callback,
+                });
+            }
+        };
+        add(window.clone().into(), "online", || Input::WentOnline);
+        add(window.clone().into(), "offline", || Input::WentOffline);
+        if visibility {
+            if let Some(document) = window.document() {
+                let weak = self.weak();
+                let callback: Listener = Closure::new(move |_: web_sys::Event| {
+                    if let Some(d) = weak.upgrade() {
+                        d.dispatch(if document_hidden() {
+                            Input::Hidden
+                        } else {
+                            Input::Visible
+                        });
+                    }
+                });
+                let target: web_sys::EventTarget = document.into();
+                if target
+                    .add_event_listener_with_callback(
+                        "visibilitychange",
+                        callback.as_ref().unchecked_ref(),
+                    )
+                    .is_ok()
+                {
+                    listeners.push(WindowListener {
+                        target,
+                        name: "visibilitychange",
+                        callback,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Tears everything down. Runs on owner cleanup; touches no signal (they are being disposed).
+    fn dispose(&self) {
+        if self.disposed.replace(true) {
+            return;
+        }
+        self.queue.borrow_mut().clear();
+        let (conn, retry, stale) = {
+            let mut st = self.state.borrow_mut();
+            (st.conn.take(), st.retry.take(), st.stale.take())
+        };
+        if let Some(c) = conn {
+            c.close();
+        }
+        // Dropping a gloo Timeout clears it.
+        drop(retry);
+        drop(stale);
+        let listeners = std::mem::take(&mut *self.window_listeners.borrow_mut());
+        defer_drop(listeners);
+    }
+}

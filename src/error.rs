@@ -1,0 +1,66 @@
+//! Errors the hooks surface in `last_error`, and their counters.
+
+use crate::backoff::BackoffError;
+use crate::machine::ConnectionError;
+use crate::protocol::DecodeError;
+
+/// Something went wrong with the stream. Shown to people through `last_error`; none of these
+/// stops the stream except [`StreamError::InvalidOptions`] and [`StreamError::InvalidUrl`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// An event could not be decoded (malformed JSON, wrong shape, unknown name).
+    #[error("bad event: {0}")]
+    Decode(#[from] DecodeError),
+    /// An event was larger than `max_event_bytes`; it was dropped without being parsed.
+    #[error("{event} event of {bytes} bytes exceeds the {limit}-byte limit; dropped")]
+    TooLarge {
+        /// The event name.
+        event: String,
+        /// Its size in bytes (UTF-8).
+        bytes: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The connection was lost, went silent, or the retries were exhausted.
+    #[error("{0}")]
+    Connection(#[from] ConnectionError),
+    /// The browser refused to create the transport (e.g. a malformed URL).
+    #[error("cannot open {url}: {message}")]
+    InvalidUrl {
+        /// The URL.
+        url: String,
+        /// The browser's message.
+        message: String,
+    },
+    /// The options are invalid; nothing was opened.
+    #[error("invalid stream options: {0}")]
+    InvalidOptions(#[from] BackoffError),
+}
+
+impl StreamError {
+    /// `true` for errors about the payload (decode, size), as opposed to the connection.
+    pub fn is_data_error(&self) -> bool {
+        matches!(self, StreamError::Decode(_) | StreamError::TooLarge { .. })
+    }
+}
+
+/// Counters for one stream, for dashboards and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamStats {
+    /// Events received (heartbeats included), whether or not they decoded.
+    pub events: u64,
+    /// Heartbeats received.
+    pub heartbeats: u64,
+    /// Events that failed to decode, were too large, or had an unexpected name.
+    pub decode_errors: u64,
+    /// Transports opened (the first connection included).
+    pub connects: u64,
+    /// Transports opened after the first one.
+    pub reconnects: u64,
+    /// Reconnects that carried a last event id (resumes rather than fresh starts).
+    pub resumes: u64,
+    /// Events ignored because they were stale (an older or equal task version, a duplicate
+    /// activity line).
+    pub stale_ignored: u64,
+}

@@ -1,0 +1,237 @@
+//! Options of [`use_event_stream`](crate::use_event_stream) and
+//! [`use_task_stream`](crate::use_task_stream).
+
+use std::time::Duration;
+
+use crate::backoff::Backoff;
+use crate::board::DEFAULT_ACTIVITY_CAPACITY;
+use crate::protocol::{event_names, RESUME_QUERY_PARAM};
+
+/// Default `stale_after`: three times the reference server's 15 s heartbeat.
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(45);
+
+/// Default `max_event_bytes`: 4 MiB, enough for a snapshot of tens of thousands of tasks.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Options of [`use_event_stream`](crate::use_event_stream), with chainable setters.
+///
+/// ```
+/// use std::time::Duration;
+/// use leptos_task_stream::{Backoff, EventStreamOptions, Jitter};
+///
+/// let options = EventStreamOptions::default()
+///     .events(["price", "trade"])
+///     .backoff(Backoff::default().jitter(Jitter::Decorrelated))
+///     .stale_after(Some(Duration::from_secs(20)))
+///     .with_credentials(true);
+/// assert_eq!(options.event_names(), ["price", "trade"]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventStreamOptions {
+    pub(crate) backoff: Backoff,
+    pub(crate) resume: Option<String>,
+    pub(crate) with_credentials: bool,
+    pub(crate) stale_after: Option<Duration>,
+    pub(crate) pause_when_hidden: bool,
+    pub(crate) immediate: bool,
+    pub(crate) events: Vec<String>,
+    pub(crate) heartbeat_event: Option<String>,
+    pub(crate) end_event: Option<String>,
+    pub(crate) max_event_bytes: usize,
+    pub(crate) online_jitter: Duration,
+}
+
+impl Default for EventStreamOptions {
+    fn default() -> Self {
+        Self {
+            backoff: Backoff::default(),
+            resume: Some(RESUME_QUERY_PARAM.to_owned()),
+            with_credentials: false,
+            stale_after: Some(DEFAULT_STALE_AFTER),
+            pause_when_hidden: false,
+            immediate: true,
+            events: vec!["message".to_owned()],
+            heartbeat_event: Some(event_names::HEARTBEAT.to_owned()),
+            end_event: Some(event_names::END.to_owned()),
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            online_jitter: crate::machine::DEFAULT_ONLINE_JITTER,
+        }
+    }
+}
+
+impl EventStreamOptions {
+    /// The reconnect policy. Defaults to [`Backoff::default`] (1 s ×2 up to 30 s, full jitter).
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Name of the query parameter that carries the last event id on reconnect (a new
+    /// `EventSource` cannot set the `Last-Event-ID` header). `None` disables resuming.
+    /// Defaults to `Some("lastEventId")`.
+    pub fn resume(mut self, param: Option<impl Into<String>>) -> Self {
+        self.resume = param.map(Into::into).filter(|p| !p.is_empty());
+        self
+    }
+
+    /// Send cookies on cross-origin requests (`EventSource` `withCredentials`). Defaults to `false`.
+    pub fn with_credentials(mut self, with_credentials: bool) -> Self {
+        self.with_credentials = with_credentials;
+        self
+    }
+
+    /// Treat the connection as dead after this long without any event or heartbeat (and bound
+    /// the time an attempt may take to open). Defaults to 45 s (3 × a 15 s heartbeat); `None`
+    /// disables the check.
+    pub fn stale_after(mut self, stale_after: Option<Duration>) -> Self {
+        self.stale_after = stale_after;
+        self
+    }
+
+    /// Close the connection while the page is hidden and reconnect when it is visible again.
+    /// Defaults to `false`: background dashboards usually want to stay current.
+    pub fn pause_when_hidden(mut self, pause: bool) -> Self {
+        self.pause_when_hidden = pause;
+        self
+    }
+
+    /// Connect on mount. Defaults to `true`; with `false`, call `reconnect()` to start.
+    pub fn immediate(mut self, immediate: bool) -> Self {
+        self.immediate = immediate;
+        self
+    }
+
+    /// Event names delivered to the callback. Defaults to `["message"]` (unnamed events).
+    pub fn events<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.events = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Event name that only proves liveness. Defaults to `Some("heartbeat")`.
+    pub fn heartbeat_event(mut self, name: Option<impl Into<String>>) -> Self {
+        self.heartbeat_event = name.map(Into::into);
+        self
+    }
+
+    /// Event name with which the server says the stream is complete (the hook closes and never
+    /// reconnects on its own). Defaults to `Some("end")`.
+    pub fn end_event(mut self, name: Option<impl Into<String>>) -> Self {
+        self.end_event = name.map(Into::into);
+        self
+    }
+
+    /// Events larger than this (in UTF-8 bytes) are dropped unparsed with
+    /// [`StreamError::TooLarge`](crate::StreamError::TooLarge). Defaults to 4 MiB.
+    pub fn max_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_event_bytes = bytes;
+        self
+    }
+
+    /// Upper bound of the random wait before reconnecting when the browser comes back online.
+    /// Defaults to 1 s.
+    pub fn online_jitter(mut self, jitter: Duration) -> Self {
+        self.online_jitter = jitter;
+        self
+    }
+
+    /// The configured backoff policy.
+    pub fn backoff_policy(&self) -> &Backoff {
+        &self.backoff
+    }
+
+    /// The configured event names.
+    pub fn event_names(&self) -> &[String] {
+        &self.events
+    }
+}
+
+/// Options of [`use_task_stream`](crate::use_task_stream): the stream options plus the
+/// activity buffer size.
+///
+/// ```
+/// use std::time::Duration;
+/// use leptos_task_stream::{Backoff, Jitter, TaskStreamOptions};
+///
+/// let options = TaskStreamOptions::default()
+///     .backoff(Backoff::default().max_delay(Duration::from_secs(30)).jitter(Jitter::Full))
+///     .activity_capacity(500);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskStreamOptions {
+    pub(crate) stream: EventStreamOptions,
+    pub(crate) activity_capacity: usize,
+}
+
+impl Default for TaskStreamOptions {
+    fn default() -> Self {
+        Self {
+            stream: EventStreamOptions::default(),
+            activity_capacity: DEFAULT_ACTIVITY_CAPACITY,
+        }
+    }
+}
+
+impl TaskStreamOptions {
+    /// See [`EventStreamOptions::backoff`].
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.stream = self.stream.backoff(backoff);
+        self
+    }
+
+    /// See [`EventStreamOptions::resume`].
+    pub fn resume(mut self, param: Option<impl Into<String>>) -> Self {
+        self.stream = self.stream.resume(param);
+        self
+    }
+
+    /// See [`EventStreamOptions::with_credentials`].
+    pub fn with_credentials(mut self, with_credentials: bool) -> Self {
+        self.stream = self.stream.with_credentials(with_credentials);
+        self
+    }
+
+    /// See [`EventStreamOptions::stale_after`].
+    pub fn stale_after(mut self, stale_after: Option<Duration>) -> Self {
+        self.stream = self.stream.stale_after(stale_after);
+        self
+    }
+
+    /// See [`EventStreamOptions::pause_when_hidden`].
+    pub fn pause_when_hidden(mut self, pause: bool) -> Self {
+        self.stream = self.stream.pause_when_hidden(pause);
+        self
+    }
+
+    /// See [`EventStreamOptions::immediate`].
+    pub fn immediate(mut self, immediate: bool) -> Self {
+        self.stream = self.stream.immediate(immediate);
+        self
+    }
+
+    /// See [`EventStreamOptions::max_event_bytes`].
+    pub fn max_event_bytes(mut self, bytes: usize) -> Self {
+        self.stream = self.stream.max_event_bytes(bytes);
+        self
+    }
+
+    /// See [`EventStreamOptions::online_jitter`].
+    pub fn online_jitter(mut self, jitter: Duration) -> Self {
+        self.stream = self.stream.online_jitter(jitter);
+        self
+    }
+
+    /// How many recent activity lines to keep. Defaults to 200.
+    pub fn activity_capacity(mut self, capacity: usize) -> Self {
+        self.activity_capacity = capacity;
+        self
+    }
+
+    /// The underlying stream options.
+    pub fn stream_options(&self) -> &EventStreamOptions {
+        &self.stream
+    }
+}

@@ -1,0 +1,123 @@
+//! `use_task_stream`: the task-board hook.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+
+use crate::board::ActivityLog;
+use crate::error::{StreamError, StreamStats};
+use crate::options::TaskStreamOptions;
+use crate::protocol::{event_names, TaskEvent};
+use crate::status::ConnectionStatus;
+use crate::task_store::TaskStore;
+use crate::use_event_stream::{use_stream_with, Decoder, Sink, UseEventStream};
+
+/// What [`use_task_stream`] returns. `Copy`.
+#[derive(Clone, Copy)]
+pub struct UseTaskStream {
+    /// Connection health.
+    pub status: Signal<ConnectionStatus>,
+    /// The board: tasks keyed by id, one signal per task and per column.
+    pub tasks: TaskStore,
+    /// The most recent activity lines, de-duplicated, oldest first, at most
+    /// `activity_capacity` of them.
+    pub activity: Signal<ActivityLog>,
+    /// The most recent problem, until the next one.
+    pub last_error: Signal<Option<StreamError>>,
+    /// Counters: events, decode errors, reconnects, resumes, stale events ignored.
+    pub stats: Signal<StreamStats>,
+    /// The underlying stream (last event id, controls).
+    pub stream: UseEventStream,
+}
+
+impl UseTaskStream {
+    /// Reconnects now ("Retry now"); see [`UseEventStream::reconnect`].
+    pub fn reconnect(&self) {
+        self.stream.reconnect();
+    }
+
+    /// Closes the stream; see [`UseEventStream::close`].
+    pub fn close(&self) {
+        self.stream.close();
+    }
+}
+
+/// Subscribes to a task stream (the protocol in [`crate::protocol`]) and keeps a live board,
+/// an activity feed and the connection status.
+///
+/// Applying events is idempotent and order-safe: a `task` with a version ≤ the one held is
+/// ignored, a `snapshot` replaces the board, activity is de-duplicated by id. A resume, a replay
+/// or a duplicate never corrupts the board. Malformed events and unexpected unnamed events set
+/// `last_error`, count in `stats.decode_errors`, and never stop the stream. (`EventSource`
+/// delivers only the event names it listens to: other named events never reach scripts.)
+///
+/// Call it inside a component: the connection closes when the component unmounts.
+///
+/// ## Usage
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use leptos::prelude::*;
+/// use leptos_task_stream::{protocol::TaskStatus, use_task_stream, Backoff, Jitter, TaskStreamOptions};
+///
+/// #[component]
+/// fn Dashboard() -> impl IntoView {
+///     let stream = use_task_stream(
+///         "/api/events",
+///         TaskStreamOptions::default()
+///             .backoff(Backoff::default().max_delay(Duration::from_secs(30)).jitter(Jitter::Full)),
+///     );
+///     view! {
+///         <header>
+///             {move || stream.status.get().label()}
+///             <button on:click=move |_| stream.reconnect()>"Retry now"</button>
+///         </header>
+///         <p>"Running: " {move || stream.tasks.count(TaskStatus::Running)}</p>
+///         <p>{move || stream.last_error.get().map(|e| e.to_string())}</p>
+///     }
+/// }
+/// ```
+pub fn use_task_stream(url: impl Into<String>, options: TaskStreamOptions) -> UseTaskStream {
+    let tasks = TaskStore::new();
+    let activity = RwSignal::new(ActivityLog::new(options.activity_capacity));
+    let stream_options = options.stream.events([
+        event_names::SNAPSHOT,
+        event_names::TASK,
+        event_names::TASK_REMOVED,
+        event_names::ACTIVITY,
+        // Unnamed events are not part of the protocol: listen so they are reported, not lost.
+        "message",
+    ]);
+    let decode: Decoder<TaskEvent> =
+        Rc::new(|name: &str, data: &str| TaskEvent::decode(name, data).map_err(StreamError::from));
+    let sink: Sink<TaskEvent> = Rc::new(move |msg| match msg.data {
+        TaskEvent::Snapshot(s) => {
+            tasks.replace(s.tasks);
+            true
+        }
+        TaskEvent::Task(t) => tasks.apply_task(t),
+        TaskEvent::TaskRemoved(r) => {
+            tasks.remove(&r.id);
+            true
+        }
+        TaskEvent::Activity(a) => {
+            let mut added = false;
+            activity.maybe_update(|log| {
+                added = log.push(a);
+                added
+            });
+            added
+        }
+        // Heartbeat and end are handled by the driver before decoding.
+        TaskEvent::Heartbeat(_) | TaskEvent::End(_) => true,
+    });
+    let stream = use_stream_with(url.into(), stream_options, decode, sink);
+    UseTaskStream {
+        status: stream.status,
+        tasks,
+        activity: activity.into(),
+        last_error: stream.last_error,
+        stats: stream.stats,
+        stream,
+    }
+}

@@ -1,0 +1,581 @@
+//! `use_task_stream` in headless Chromium against the real `strug-dev-server`.
+//!
+//! Run by `scripts/browser-tests.sh` (part of `scripts/test.sh`), which starts the server with
+//! `--chaos --heartbeat-secs 0.5 --tick-ms 100 --no-ambient` and passes its URL in
+//! `STRUG_SERVER_URL` at compile time. Every test tags its stream with a unique `client=` so that
+//! faults and metrics are scoped to it.
+#![cfg(target_arch = "wasm32")]
+
+use std::time::Duration;
+
+use gloo_timers::future::TimeoutFuture;
+use leptos::prelude::*;
+use leptos_task_stream::{
+    use_task_stream, Backoff, CloseReason, ConnectionError, ConnectionStatus, Jitter,
+    OfflineReason, StreamError, TaskStreamOptions, UseTaskStream,
+};
+use serde_json::{json, Value};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SERVER: &str = match option_env!("STRUG_SERVER_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8787",
+};
+
+fn tag(name: &str) -> String {
+    let r = (js_sys::Math::random() * 1e9) as u64;
+    format!("{name}-{r}")
+}
+
+/// A fast policy for tests: 200 ms, ×2, cap 1.6 s, equal jitter ([base/2, base]).
+fn fast_backoff() -> Backoff {
+    Backoff::default()
+        .initial(Duration::from_millis(200))
+        .max_delay(Duration::from_millis(1600))
+        .jitter(Jitter::Equal)
+        .reset_after(Duration::from_secs(5))
+}
+
+fn fast_options() -> TaskStreamOptions {
+    TaskStreamOptions::default()
+        .backoff(fast_backoff())
+        .stale_after(Some(Duration::from_secs(2)))
+        .online_jitter(Duration::from_millis(300))
+}
+
+async fn sleep(ms: u32) {
+    TimeoutFuture::new(ms).await;
+}
+
+async fn wait_until(what: &str, timeout_ms: u32, mut cond: impl FnMut() -> bool) {
+    let start = js_sys::Date::now();
+    while !cond() {
+        if js_sys::Date::now() - start > timeout_ms as f64 {
+            panic!("timed out after {timeout_ms} ms waiting for: {what}");
+        }
+        sleep(10).await;
+    }
+}
+
+async fn fetch_json(method: &str, path: &str, body: Option<Value>) -> Value {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
+        let headers = web_sys::Headers::new().unwrap();
+        headers.set("content-type", "application/json").unwrap();
+        init.set_headers(&headers);
+    }
+    let url = format!("{SERVER}{path}");
+    let request = web_sys::Request::new_with_str_and_init(&url, &init).unwrap();
+    let window = web_sys::window().unwrap();
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .unwrap_or_else(|e| panic!("fetch {url}: {e:?}"))
+        .dyn_into()
+        .unwrap();
+    let text = JsFuture::from(response.text().unwrap()).await.unwrap();
+    let text = text.as_string().unwrap_or_default();
+    assert!(
+        response.ok(),
+        "{method} {path} -> {}: {text}",
+        response.status()
+    );
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+async fn chaos(what: &str, body: Value) -> Value {
+    fetch_json("POST", &format!("/api/chaos/{what}"), Some(body)).await
+}
+
+async fn metrics(client: &str) -> Value {
+    fetch_json("GET", &format!("/api/metrics?client={client}"), None).await
+}
+
+/// `(at_ms, outcome, last_event_id)` of every attempt this client made.
+async fn attempts(client: &str) -> Vec<(f64, String, Option<String>)> {
+    let m = metrics(client).await;
+    m["attempt_log"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|a| {
+            (
+                a["at_ms"].as_f64().unwrap_or(0.0),
+                a["outcome"].as_str().unwrap_or("").to_owned(),
+                a["last_event_id"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+async fn open_streams(client: &str) -> u64 {
+    metrics(client).await["open_streams_client"]
+        .as_u64()
+        .unwrap_or(u64::MAX)
+}
+
+async fn dispatch_mission(tasks: u32) -> Value {
+    fetch_json("POST", "/api/missions", Some(json!({ "tasks": tasks }))).await
+}
+
+struct Mounted {
+    owner: Owner,
+    stream: UseTaskStream,
+    client: String,
+}
+
+fn mount(name: &str, options: TaskStreamOptions) -> Mounted {
+    mount_path(name, "/api/events", options)
+}
+
+fn mount_path(name: &str, path: &str, options: TaskStreamOptions) -> Mounted {
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let client = tag(name);
+    let url = format!("{SERVER}{path}?client={client}");
+    let owner = Owner::new();
+    let stream = owner.with(|| use_task_stream(url, options));
+    Mounted {
+        owner,
+        stream,
+        client,
+    }
+}
+
+impl Mounted {
+    fn status(&self) -> ConnectionStatus {
+        self.stream.status.get_untracked()
+    }
+
+    async fn wait_connected(&self) {
+        wait_until("Connected", 10_000, || self.status().is_connected()).await;
+    }
+
+    /// Waits until the board equals the server's `/api/state` exactly (every id, status and
+    /// version), compared at the same event id so the check cannot pass by luck.
+    async fn wait_converged(&self) {
+        let start = js_sys::Date::now();
+        loop {
+            let state = fetch_json("GET", "/api/state", None).await;
+            let head = state["last_event_id"].as_u64().map(|h| h.to_string());
+            let ours = self.stream.stream.last_event_id.get_untracked();
+            if head.is_some() && ours == head {
+                let server: Vec<(String, String, u64)> = state["tasks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t["id"].as_str().unwrap().to_owned(),
+                            t["status"].as_str().unwrap().to_owned(),
+                            t["version"].as_u64().unwrap(),
+                        )
+                    })
+                    .collect();
+                let mut board: Vec<(String, String, u64)> = self
+                    .stream
+                    .tasks
+                    .snapshot_untracked()
+                    .into_iter()
+                    .map(|t| (t.id, t.status.as_str().to_owned(), t.version))
+                    .collect();
+                board.sort();
+                let mut server = server;
+                server.sort();
+                assert_eq!(
+                    board, server,
+                    "board differs from /api/state at id {head:?}"
+                );
+                return;
+            }
+            if js_sys::Date::now() - start > 15_000.0 {
+                panic!("board never caught up with the server (ours {ours:?}, server {head:?})");
+            }
+            sleep(25).await;
+        }
+    }
+
+    fn unmount(self) -> String {
+        self.owner.cleanup();
+        self.client
+    }
+}
+
+#[wasm_bindgen_test]
+async fn first_connect_receives_the_snapshot_and_live_updates() {
+    // Pins: connect → Connected, the snapshot fills the board, live task events update it, and
+    // the board converges to the server's authoritative state.
+    let before = dispatch_mission(3).await;
+    let s = mount("first", fast_options());
+    s.wait_connected().await;
+    let first_id = before["task_ids"][0].as_str().unwrap().to_owned();
+    wait_until("snapshot task on board", 5_000, || {
+        s.stream.tasks.get_untracked(&first_id).is_some()
+    })
+    .await;
+    let mission = dispatch_mission(4).await;
+    let ids: Vec<String> = mission["task_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    wait_until("live tasks on board", 5_000, || {
+        ids.iter()
+            .all(|id| s.stream.tasks.get_untracked(id).is_some())
+    })
+    .await;
+    wait_until("activity lines", 5_000, || {
+        !s.stream.activity.with_untracked(|a| a.is_empty())
+    })
+    .await;
+    s.wait_converged().await;
+    let stats = s.stream.stats.get_untracked();
+    assert_eq!(stats.connects, 1);
+    assert_eq!(stats.decode_errors, 0);
+    assert!(stats.events > 4);
+    assert_eq!(s.stream.last_error.get_untracked(), None);
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn a_dropped_stream_backs_off_then_resumes_without_loss() {
+    // Pins: server drop ⇒ Reconnecting attempt 1 with a delay inside the policy range
+    // ([100, 200] ms for equal jitter at 200 ms), then Connected; the reconnect carries the last
+    // event id; the board equals /api/state afterwards.
+    let s = mount("drop", fast_options());
+    s.wait_connected().await;
+    dispatch_mission(3).await;
+    s.wait_converged().await;
+    let held = s.stream.stream.last_event_id.get_untracked();
+    assert!(held.is_some());
+    chaos("drop", json!({ "client": s.client })).await;
+    let mut seen = None;
+    wait_until("Reconnecting", 3_000, || {
+        if let ConnectionStatus::Reconnecting { attempt, delay, .. } = s.status() {
+            seen = Some((attempt, delay));
+        }
+        seen.is_some()
+    })
+    .await;
+    let (attempt, delay) = seen.unwrap();
+    assert_eq!(attempt, 1);
+    assert!(
+        delay >= Duration::from_millis(100) && delay <= Duration::from_millis(200),
+        "{delay:?}"
+    );
+    assert!(matches!(
+        s.stream.last_error.get_untracked(),
+        Some(StreamError::Connection(ConnectionError::Lost {
+            next_attempt: 1,
+            ..
+        }))
+    ));
+    s.wait_connected().await;
+    let log = attempts(&s.client).await;
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(
+        log[1].2, held,
+        "the reconnect must resume from the last event id"
+    );
+    dispatch_mission(2).await;
+    s.wait_converged().await;
+    let stats = s.stream.stats.get_untracked();
+    assert_eq!((stats.reconnects, stats.resumes), (1, 1));
+    // Exactly the missing events were replayed: nothing arrived twice (a duplicate task
+    // version or activity id would have been counted as stale).
+    assert_eq!(stats.stale_ignored, 0, "{stats:?}");
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn an_outage_follows_the_backoff_schedule_and_recovers_by_itself() {
+    // Pins: during a 503 outage the attempts seen by the server are spaced at least as far
+    // apart as the policy's lower bound (no early attempt, no storm), and the stream recovers
+    // on its own when the outage ends.
+    let s = mount("outage", fast_options());
+    s.wait_connected().await;
+    chaos("outage", json!({ "secs": 3.0, "client": s.client })).await;
+    wait_until("Reconnecting", 3_000, || {
+        matches!(s.status(), ConnectionStatus::Reconnecting { .. })
+    })
+    .await;
+    s.wait_connected().await;
+    let log = attempts(&s.client).await;
+    let rejected = log.iter().filter(|a| a.1 == "outage").count();
+    assert!(rejected >= 3, "expected several rejected attempts: {log:?}");
+    assert_eq!(log.last().unwrap().1, "accepted");
+    // Attempt k (1-based retry) waits ≥ base_k / 2 with base_k = min(1600, 200·2^(k-1)) ms.
+    let policy = fast_backoff();
+    for (k, pair) in log[1..].windows(2).enumerate() {
+        let retry = k as u32 + 2; // pair[1] is retry number k+2 (pair[0] is retry k+1)
+        let (lo, _) = policy.bounds(retry, None);
+        let gap = pair[1].0 - pair[0].0;
+        assert!(
+            gap + 15.0 >= lo.as_millis() as f64,
+            "retry {retry} came {gap} ms after the previous attempt; policy minimum {lo:?}: {log:?}"
+        );
+    }
+    // No storm: a 3 s outage with this policy allows at most ~8 attempts.
+    assert!(log.len() <= 10, "{log:?}");
+    s.wait_converged().await;
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn a_stalled_stream_is_detected_by_stale_after() {
+    // Pins: a connection that delivers nothing (not even heartbeats) for stale_after is
+    // treated as dead, closed and retried; it recovers once the server speaks again.
+    let s = mount(
+        "stall",
+        fast_options().stale_after(Some(Duration::from_millis(1200))),
+    );
+    s.wait_connected().await;
+    chaos("stall", json!({ "secs": 2.5, "client": s.client })).await;
+    wait_until("stale error", 4_000, || {
+        matches!(
+            s.stream.last_error.get_untracked(),
+            Some(StreamError::Connection(ConnectionError::Stale { .. }))
+        )
+    })
+    .await;
+    s.wait_connected().await;
+    sleep(1_500).await;
+    assert!(s.status().is_connected(), "{:?}", s.status());
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn end_closes_for_good() {
+    // Pins: the server's `end` ⇒ Closed { Ended } and the server sees no further attempt.
+    let s = mount("end", fast_options());
+    s.wait_connected().await;
+    chaos(
+        "end",
+        json!({ "client": s.client, "reason": "test complete" }),
+    )
+    .await;
+    wait_until("Closed", 3_000, || s.status().is_closed()).await;
+    assert_eq!(
+        s.status(),
+        ConnectionStatus::Closed {
+            reason: CloseReason::Ended {
+                reason: "test complete".into()
+            }
+        }
+    );
+    sleep(1_500).await;
+    assert_eq!(attempts(&s.client).await.len(), 1);
+    assert_eq!(open_streams(&s.client).await, 0);
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn a_mission_stream_ends_when_the_mission_completes() {
+    // Pins the real `end` path: a per-mission stream closes with the mission's reason, holding
+    // every task of the mission in a finished state.
+    let mission = dispatch_mission(2).await;
+    let id = mission["mission_id"].as_str().unwrap().to_owned();
+    let s = mount_path(
+        "mission",
+        &format!("/api/missions/{id}/events"),
+        fast_options(),
+    );
+    wait_until("mission end", 20_000, || s.status().is_closed()).await;
+    assert!(matches!(
+        s.status(),
+        ConnectionStatus::Closed {
+            reason: CloseReason::Ended { .. }
+        }
+    ));
+    let tasks = s.stream.tasks.snapshot_untracked();
+    assert_eq!(tasks.len(), 2);
+    assert!(tasks.iter().all(|t| t.status.is_finished()), "{tasks:?}");
+    sleep(800).await;
+    assert_eq!(attempts(&s.client).await.len(), 1);
+    s.unmount();
+}
+
+fn fire_window_event(name: &str) {
+    let event = web_sys::Event::new(name).unwrap();
+    web_sys::window().unwrap().dispatch_event(&event).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn offline_stops_attempts_and_online_reconnects_promptly() {
+    // Pins: `offline` closes the stream and no attempt happens while offline, even past the
+    // backoff delays; `online` reconnects within the online jitter (300 ms here).
+    let s = mount("offline", fast_options());
+    s.wait_connected().await;
+    fire_window_event("offline");
+    assert_eq!(
+        s.status(),
+        ConnectionStatus::Offline {
+            reason: OfflineReason::Network
+        }
+    );
+    sleep(2_000).await;
+    assert_eq!(open_streams(&s.client).await, 0);
+    assert_eq!(attempts(&s.client).await.len(), 1);
+    let t0 = js_sys::Date::now();
+    fire_window_event("online");
+    s.wait_connected().await;
+    assert!(js_sys::Date::now() - t0 < 1_500.0);
+    assert_eq!(attempts(&s.client).await.len(), 2);
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn close_and_reconnect_are_honoured() {
+    // Pins: close() closes the server-side stream and cancels a pending retry; reconnect()
+    // opens again at once.
+    let s = mount("close", fast_options());
+    s.wait_connected().await;
+    s.stream.close();
+    assert_eq!(
+        s.status(),
+        ConnectionStatus::Closed {
+            reason: CloseReason::ByApp
+        }
+    );
+    wait_until_async_zero(&s.client).await;
+    s.stream.reconnect();
+    s.wait_connected().await;
+    // close() during a pending retry cancels it.
+    chaos("outage", json!({ "secs": 1.0, "client": s.client })).await;
+    wait_until("Reconnecting", 3_000, || {
+        matches!(s.status(), ConnectionStatus::Reconnecting { .. })
+    })
+    .await;
+    let before = attempts(&s.client).await.len();
+    s.stream.close();
+    sleep(2_500).await;
+    assert_eq!(attempts(&s.client).await.len(), before);
+    s.unmount();
+}
+
+async fn wait_until_async_zero(client: &str) {
+    let start = js_sys::Date::now();
+    while open_streams(client).await != 0 {
+        assert!(
+            js_sys::Date::now() - start < 3_000.0,
+            "server still has an open stream"
+        );
+        sleep(50).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn unmounting_closes_the_stream_and_cancels_timers() {
+    // Pins: disposing the owner closes the EventSource (server open streams → 0); with a retry
+    // pending at unmount time, no attempt happens afterwards.
+    let s = mount("unmount", fast_options());
+    s.wait_connected().await;
+    let client = s.client.clone();
+    assert_eq!(open_streams(&client).await, 1);
+    chaos("outage", json!({ "secs": 1.0, "client": client })).await;
+    wait_until("Reconnecting", 3_000, || {
+        matches!(s.status(), ConnectionStatus::Reconnecting { .. })
+    })
+    .await;
+    let before = attempts(&client).await.len();
+    s.unmount();
+    sleep(2_500).await;
+    assert_eq!(attempts(&client).await.len(), before);
+    assert_eq!(open_streams(&client).await, 0);
+
+    // And a healthy stream: unmount closes it on the server.
+    let s = mount("unmount2", fast_options());
+    s.wait_connected().await;
+    let client = s.unmount();
+    wait_until_async_zero(&client).await;
+}
+
+#[wasm_bindgen_test]
+async fn malformed_and_unexpected_events_set_last_error_and_the_stream_continues() {
+    // Pins: malformed JSON, a wrong-shaped payload and an unnamed event each set a typed
+    // last_error and bump decode_errors, without stopping the stream; a valid event after them
+    // is applied.
+    let s = mount("bad", fast_options());
+    s.wait_connected().await;
+    chaos(
+        "inject",
+        json!({ "client": s.client, "event": "task", "data": "{not json" }),
+    )
+    .await;
+    wait_until("decode error", 3_000, || {
+        s.stream.stats.get_untracked().decode_errors == 1
+    })
+    .await;
+    assert!(matches!(
+        s.stream.last_error.get_untracked(),
+        Some(StreamError::Decode(_))
+    ));
+    chaos(
+        "inject",
+        json!({ "client": s.client, "event": "activity", "data": "[1,2,3]" }),
+    )
+    .await;
+    chaos(
+        "inject",
+        json!({ "client": s.client, "event": "message", "data": "{}" }),
+    )
+    .await;
+    wait_until("three decode errors", 3_000, || {
+        s.stream.stats.get_untracked().decode_errors == 3
+    })
+    .await;
+    let err = s.stream.last_error.get_untracked().unwrap().to_string();
+    assert!(err.contains("unknown event type \"message\""), "{err}");
+    // Named events the protocol does not have never reach scripts (an EventSource limit);
+    // they must not disturb the stream either.
+    chaos(
+        "inject",
+        json!({ "client": s.client, "event": "bogus", "data": "{}" }),
+    )
+    .await;
+    let task = json!({
+        "id": "injected-1", "title": "still alive", "status": "running", "agent": "test",
+        "version": 1, "updated_at": "2026-11-25T14:00:00Z"
+    });
+    chaos(
+        "inject",
+        json!({ "client": s.client, "event": "task", "data": task.to_string() }),
+    )
+    .await;
+    wait_until("valid event applied after bad ones", 3_000, || {
+        s.stream.tasks.get_untracked("injected-1").is_some()
+    })
+    .await;
+    assert!(s.status().is_connected());
+    assert_eq!(s.stream.stats.get_untracked().connects, 1);
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn invalid_options_are_reported_and_nothing_is_opened() {
+    // Pins: an invalid policy gives Closed { Misconfigured } and a typed error, not a panic or
+    // a tight loop.
+    let s = mount(
+        "invalid",
+        fast_options().backoff(Backoff::default().factor(f64::NAN)),
+    );
+    assert!(matches!(
+        s.status(),
+        ConnectionStatus::Closed {
+            reason: CloseReason::Misconfigured { .. }
+        }
+    ));
+    assert!(matches!(
+        s.stream.last_error.get_untracked(),
+        Some(StreamError::InvalidOptions(_))
+    ));
+    sleep(300).await;
+    assert!(attempts(&s.client).await.is_empty());
+    s.unmount();
+}

@@ -1,0 +1,67 @@
+//! The hooks on the server (SSR) and on native targets: inert signals, nothing opened, no panic.
+#![cfg(not(target_arch = "wasm32"))] // Native tests; tests/browser.rs is the wasm suite.
+
+use leptos::prelude::*;
+use leptos_task_stream::{
+    protocol::TaskStatus, use_event_stream, use_task_stream, Backoff, CloseReason,
+    ConnectionStatus, EventStreamOptions, StreamError, StreamMessage, TaskStreamOptions,
+};
+
+#[test]
+fn use_task_stream_is_inert_off_the_browser() {
+    // Pins: SSR renders a "connecting" status and an empty board, and the controls are no-ops.
+    let owner = Owner::new();
+    owner.with(|| {
+        let s = use_task_stream("/api/events", TaskStreamOptions::default());
+        assert_eq!(s.status.get_untracked(), ConnectionStatus::Connecting);
+        assert!(s.tasks.snapshot_untracked().is_empty());
+        assert_eq!(
+            s.tasks.column(TaskStatus::Running).get_untracked(),
+            Vec::<String>::new()
+        );
+        assert!(s.activity.with_untracked(|a| a.is_empty()));
+        assert_eq!(s.last_error.get_untracked(), None);
+        s.reconnect();
+        s.close();
+        assert_eq!(s.status.get_untracked(), ConnectionStatus::Connecting);
+    });
+    owner.cleanup();
+}
+
+#[test]
+fn not_immediate_renders_not_started() {
+    // Pins: with immediate(false) server and client both start from Closed { NotStarted }.
+    let owner = Owner::new();
+    owner.with(|| {
+        let s = use_task_stream("/api/events", TaskStreamOptions::default().immediate(false));
+        assert_eq!(
+            s.status.get_untracked(),
+            ConnectionStatus::Closed {
+                reason: CloseReason::NotStarted
+            }
+        );
+    });
+}
+
+#[test]
+fn invalid_options_are_reported_on_the_server_too() {
+    // Pins: a bad policy is a visible, typed error everywhere, never a panic.
+    let owner = Owner::new();
+    owner.with(|| {
+        let s = use_event_stream(
+            "/api/prices",
+            EventStreamOptions::default().backoff(Backoff::default().factor(-1.0)),
+            |_: StreamMessage<serde_json::Value>| {},
+        );
+        assert!(matches!(
+            s.status.get_untracked(),
+            ConnectionStatus::Closed {
+                reason: CloseReason::Misconfigured { .. }
+            }
+        ));
+        assert!(matches!(
+            s.last_error.get_untracked(),
+            Some(StreamError::InvalidOptions(_))
+        ));
+    });
+}
