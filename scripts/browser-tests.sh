@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Headless-Chromium browser tests (tests/browser.rs) against a real strug-dev-server.
+# Headless-Chromium browser tests (tests/browser.rs: the hook; tests/components.rs: the
+# components) against a real strug-dev-server.
 # Starts the server on an ephemeral 127.0.0.1 port with chaos enabled, runs
 # `wasm-pack test --headless --chrome`, and stops the server on exit (also on failure).
 set -euo pipefail
@@ -27,6 +28,9 @@ done
 echo "dev server at $url"
 
 export STRUG_SERVER_URL="$url"
+# The runner's default budget (20 s for a whole test binary) is shorter than the suite, which
+# waits out real backoff delays, outages and stalls; each test bounds its own waits.
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
 export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 # wasm-pack reads webdriver.json (Chromium flags for running headless as root) from the crate root.
-wasm-pack test --headless --chrome -- --locked --test browser
+wasm-pack test --headless --chrome -- --locked --test browser --test components

@@ -143,11 +143,13 @@
 pub mod backoff;
 pub mod board;
 mod clock;
+mod components;
 mod error;
 pub mod machine;
 mod options;
 pub mod status;
 mod task_store;
+pub mod time;
 pub mod url;
 mod use_event_stream;
 mod use_task_stream;
@@ -155,6 +157,10 @@ mod use_task_stream;
 pub use backoff::{Backoff, BackoffError, Jitter, JitterRng, MAX_SUPPORTED_DELAY};
 pub use board::{ActivityLog, Board, DEFAULT_ACTIVITY_CAPACITY};
 pub use clock::now;
+pub use components::{
+    provide_task_stream, shared_stream_count, use_shared_task_stream, use_task_stream_context,
+    ConnectionBadge, StrugStream, TaskBoard, TaskStreamProvider, STYLESHEET,
+};
 pub use error::{StreamError, StreamStats};
 pub use machine::{
     Command, ConnId, ConnectionError, ConnectionMachine, Input, MachineConfig, TimerId,

@@ -8,121 +8,18 @@
 
 use std::time::Duration;
 
-use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use leptos_task_stream::{
-    use_task_stream, Backoff, CloseReason, ConnectionError, ConnectionStatus, Jitter,
-    OfflineReason, StreamError, TaskStreamOptions, UseTaskStream,
+    use_task_stream, Backoff, CloseReason, ConnectionError, ConnectionStatus, OfflineReason,
+    StreamError, TaskStreamOptions, UseTaskStream,
 };
-use serde_json::{json, Value};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
+use serde_json::json;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const SERVER: &str = match option_env!("STRUG_SERVER_URL") {
-    Some(url) => url,
-    None => "http://127.0.0.1:8787",
-};
-
-fn tag(name: &str) -> String {
-    let r = (js_sys::Math::random() * 1e9) as u64;
-    format!("{name}-{r}")
-}
-
-/// A fast policy for tests: 200 ms, ×2, cap 1.6 s, equal jitter ([base/2, base]).
-fn fast_backoff() -> Backoff {
-    Backoff::default()
-        .initial(Duration::from_millis(200))
-        .max_delay(Duration::from_millis(1600))
-        .jitter(Jitter::Equal)
-        .reset_after(Duration::from_secs(5))
-}
-
-fn fast_options() -> TaskStreamOptions {
-    TaskStreamOptions::default()
-        .backoff(fast_backoff())
-        .stale_after(Some(Duration::from_secs(2)))
-        .online_jitter(Duration::from_millis(300))
-}
-
-async fn sleep(ms: u32) {
-    TimeoutFuture::new(ms).await;
-}
-
-async fn wait_until(what: &str, timeout_ms: u32, mut cond: impl FnMut() -> bool) {
-    let start = js_sys::Date::now();
-    while !cond() {
-        if js_sys::Date::now() - start > timeout_ms as f64 {
-            panic!("timed out after {timeout_ms} ms waiting for: {what}");
-        }
-        sleep(10).await;
-    }
-}
-
-async fn fetch_json(method: &str, path: &str, body: Option<Value>) -> Value {
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    if let Some(body) = body {
-        init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
-        let headers = web_sys::Headers::new().unwrap();
-        headers.set("content-type", "application/json").unwrap();
-        init.set_headers(&headers);
-    }
-    let url = format!("{SERVER}{path}");
-    let request = web_sys::Request::new_with_str_and_init(&url, &init).unwrap();
-    let window = web_sys::window().unwrap();
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
-        .await
-        .unwrap_or_else(|e| panic!("fetch {url}: {e:?}"))
-        .dyn_into()
-        .unwrap();
-    let text = JsFuture::from(response.text().unwrap()).await.unwrap();
-    let text = text.as_string().unwrap_or_default();
-    assert!(
-        response.ok(),
-        "{method} {path} -> {}: {text}",
-        response.status()
-    );
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-async fn chaos(what: &str, body: Value) -> Value {
-    fetch_json("POST", &format!("/api/chaos/{what}"), Some(body)).await
-}
-
-async fn metrics(client: &str) -> Value {
-    fetch_json("GET", &format!("/api/metrics?client={client}"), None).await
-}
-
-/// `(at_ms, outcome, last_event_id)` of every attempt this client made.
-async fn attempts(client: &str) -> Vec<(f64, String, Option<String>)> {
-    let m = metrics(client).await;
-    m["attempt_log"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|a| {
-            (
-                a["at_ms"].as_f64().unwrap_or(0.0),
-                a["outcome"].as_str().unwrap_or("").to_owned(),
-                a["last_event_id"].as_str().map(str::to_owned),
-            )
-        })
-        .collect()
-}
-
-async fn open_streams(client: &str) -> u64 {
-    metrics(client).await["open_streams_client"]
-        .as_u64()
-        .unwrap_or(u64::MAX)
-}
-
-async fn dispatch_mission(tasks: u32) -> Value {
-    fetch_json("POST", "/api/missions", Some(json!({ "tasks": tasks }))).await
-}
+mod web_support;
+use web_support::*;
 
 struct Mounted {
     owner: Owner,
@@ -344,9 +241,14 @@ async fn a_stalled_stream_is_detected_by_stale_after() {
         )
     })
     .await;
+    // A reconnect during the stall opens (headers arrive) and goes stale again: that is correct.
+    // Once the 2.5 s stall is over the stream must settle and stay connected on heartbeats.
+    sleep(2_000).await;
     s.wait_connected().await;
+    let heartbeats = s.stream.stats.get_untracked().heartbeats;
     sleep(1_500).await;
     assert!(s.status().is_connected(), "{:?}", s.status());
+    assert!(s.stream.stats.get_untracked().heartbeats > heartbeats);
     s.unmount();
 }
 
@@ -443,7 +345,7 @@ async fn close_and_reconnect_are_honoured() {
             reason: CloseReason::ByApp
         }
     );
-    wait_until_async_zero(&s.client).await;
+    wait_no_open_streams(&s.client).await;
     s.stream.reconnect();
     s.wait_connected().await;
     // close() during a pending retry cancels it.
@@ -457,17 +359,6 @@ async fn close_and_reconnect_are_honoured() {
     sleep(2_500).await;
     assert_eq!(attempts(&s.client).await.len(), before);
     s.unmount();
-}
-
-async fn wait_until_async_zero(client: &str) {
-    let start = js_sys::Date::now();
-    while open_streams(client).await != 0 {
-        assert!(
-            js_sys::Date::now() - start < 3_000.0,
-            "server still has an open stream"
-        );
-        sleep(50).await;
-    }
 }
 
 #[wasm_bindgen_test]
@@ -493,7 +384,7 @@ async fn unmounting_closes_the_stream_and_cancels_timers() {
     let s = mount("unmount2", fast_options());
     s.wait_connected().await;
     let client = s.unmount();
-    wait_until_async_zero(&client).await;
+    wait_no_open_streams(&client).await;
 }
 
 #[wasm_bindgen_test]

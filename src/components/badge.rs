@@ -1,0 +1,54 @@
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use super::clock::use_ticker;
+use super::shared::use_task_stream_context;
+use crate::use_task_stream::UseTaskStream;
+
+/// The connection status, with a live countdown to the next retry, the attempt number and a
+/// "Retry now" button while reconnecting or offline.
+///
+/// Renders `<div class="lts-badge" data-status="connected|connecting|reconnecting|offline|closed"
+/// role="status">`. Screen readers hear the status label (politely, without the per-second
+/// countdown); sighted users see e.g. "Reconnecting in 4 s (attempt 3)".
+///
+/// ```no_run
+/// use leptos::prelude::*;
+/// use leptos_task_stream::{ConnectionBadge, TaskStreamProvider};
+///
+/// #[component]
+/// fn Header() -> impl IntoView {
+///     view! { <TaskStreamProvider url="/api/events"><ConnectionBadge/></TaskStreamProvider> }
+/// }
+/// ```
+#[component]
+pub fn ConnectionBadge(
+    /// The stream to show. Defaults to the one provided by the nearest
+    /// [`TaskStreamProvider`](crate::TaskStreamProvider).
+    #[prop(optional)]
+    stream: Option<UseTaskStream>,
+) -> impl IntoView {
+    let stream = stream.unwrap_or_else(use_task_stream_context);
+    let status = stream.status;
+    let now = use_ticker(Duration::from_millis(250), crate::now);
+    view! {
+        <div
+            class="lts-badge"
+            data-status=move || status.with(|s| s.name())
+            role="status"
+            aria-live="polite"
+        >
+            <span class="lts-badge-dot" aria-hidden="true"></span>
+            <span class="lts-badge-text" aria-hidden="true">
+                {move || status.with(|s| s.describe(now.get()))}
+            </span>
+            <span class="lts-sr-only">{move || status.with(|s| s.label())}</span>
+            <Show when=move || status.with(|s| s.can_retry_now())>
+                <button class="lts-retry" type="button" on:click=move |_| stream.reconnect()>
+                    "Retry now"
+                </button>
+            </Show>
+        </div>
+    }
+}

@@ -1,0 +1,111 @@
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use super::clock::use_ticker;
+use super::shared::use_task_stream_context;
+use crate::protocol::TaskStatus;
+use crate::task_store::TaskStore;
+use crate::time::{format_age, parse_rfc3339_ms, wall_clock_ms};
+use crate::use_task_stream::UseTaskStream;
+
+/// The task board: columns Queued / Running / Blocked / Done / Failed with counts, and a card
+/// per task with its title, agent, progress and age.
+///
+/// Keyed and fine-grained: a task's update re-renders its own card only; a status change moves
+/// that one card to its new column. Renders `<section class="lts-board">` with five
+/// `<div class="lts-column" data-status="…">` and `<article class="lts-card" data-task-id="…">`.
+///
+/// ```no_run
+/// use leptos::prelude::*;
+/// use leptos_task_stream::{TaskBoard, TaskStreamProvider};
+///
+/// #[component]
+/// fn Board() -> impl IntoView {
+///     view! { <TaskStreamProvider url="/api/events"><TaskBoard/></TaskStreamProvider> }
+/// }
+/// ```
+#[component]
+pub fn TaskBoard(
+    /// The stream whose tasks to show. Defaults to the one provided by the nearest
+    /// [`TaskStreamProvider`](crate::TaskStreamProvider).
+    #[prop(optional)]
+    stream: Option<UseTaskStream>,
+    /// Text shown while the board is empty. Defaults to "No tasks yet".
+    #[prop(optional, into)]
+    empty_text: Option<String>,
+) -> impl IntoView {
+    let stream = stream.unwrap_or_else(use_task_stream_context);
+    let tasks = stream.tasks;
+    let now = use_ticker(Duration::from_secs(1), wall_clock_ms);
+    let empty_text = empty_text.unwrap_or_else(|| "No tasks yet".to_owned());
+    view! {
+        <section class="lts-board" aria-label="Task board">
+            <Show when=move || tasks.is_empty()>
+                <p class="lts-empty">{empty_text.clone()}</p>
+            </Show>
+            <div class="lts-columns">
+                {TaskStatus::ALL
+                    .into_iter()
+                    .map(|status| view! { <Column tasks status now/> })
+                    .collect_view()}
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Column(tasks: TaskStore, status: TaskStatus, now: ReadSignal<i64>) -> impl IntoView {
+    let ids = tasks.column(status);
+    view! {
+        <div class="lts-column" data-status=status.as_str()>
+            <h3 class="lts-column-title">
+                <span class="lts-column-name">{status.label()}</span>
+                <span class="lts-count">{move || ids.with(Vec::len)}</span>
+            </h3>
+            <div class="lts-cards">
+                <For each=move || ids.get() key=|id| id.clone() let:id>
+                    <TaskCard tasks id now/>
+                </For>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn TaskCard(tasks: TaskStore, id: String, now: ReadSignal<i64>) -> impl IntoView {
+    let Some(task) = tasks.task(&id) else {
+        return ().into_any();
+    };
+    // Owned by this card: freed when the card unmounts.
+    let task: Signal<crate::protocol::Task> = task.into();
+    let progress = move || {
+        task.with(|t| {
+            t.progress
+                .filter(|p| p.is_finite())
+                .map(|p| p.clamp(0.0, 1.0))
+        })
+    };
+    let age = move || {
+        task.with(|t| parse_rfc3339_ms(&t.updated_at))
+            .map(|at| format_age(now.get() - at))
+            .unwrap_or_default()
+    };
+    view! {
+        <article class="lts-card" data-task-id=id data-status=move || task.with(|t| t.status.as_str())>
+            <h4 class="lts-card-title">{move || task.with(|t| t.title.clone())}</h4>
+            <div class="lts-card-meta">
+                <span class="lts-agent">{move || task.with(|t| t.agent.clone())}</span>
+                <time class="lts-age" datetime=move || task.with(|t| t.updated_at.clone())>{age}</time>
+            </div>
+            <Show when=move || progress().is_some()>
+                <progress
+                    class="lts-progress"
+                    max="1"
+                    value=move || progress().unwrap_or(0.0)
+                ></progress>
+            </Show>
+        </article>
+    }
+    .into_any()
+}

@@ -1,0 +1,501 @@
+//! The components mounted in headless Chromium against the real `strug-dev-server`: DOM
+//! structure, counts, moves, fine-grained updates, the feed's cap and scroll rule, the badge's
+//! countdown and "Retry now", one connection per URL, and hostile strings rendered as text.
+//!
+//! Run by `scripts/browser-tests.sh`; see `tests/browser.rs` for the setup.
+#![cfg(target_arch = "wasm32")]
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_task_stream::{
+    Backoff, ConnectionBadge, Jitter, StrugStream, TaskBoard, TaskStreamOptions,
+    TaskStreamProvider, STYLESHEET,
+};
+use serde_json::json;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+mod web_support;
+use web_support::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A mounted view in its own `<div>`; dropping it unmounts the view.
+struct Mount {
+    root: web_sys::HtmlElement,
+    handle: Option<Box<dyn std::any::Any>>,
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        self.handle.take();
+        self.root.remove();
+    }
+}
+
+impl Mount {
+    fn new(f: impl FnOnce() -> AnyView + 'static) -> Self {
+        let _ = any_spawner::Executor::init_wasm_bindgen();
+        let document = web_sys::window().unwrap().document().unwrap();
+        if document.get_element_by_id("lts-test-style").is_none() {
+            let style = document.create_element("style").unwrap();
+            style.set_id("lts-test-style");
+            style.set_text_content(Some(STYLESHEET));
+            document.head().unwrap().append_child(&style).unwrap();
+        }
+        let root: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+        document.body().unwrap().append_child(&root).unwrap();
+        let handle = leptos::mount::mount_to(root.clone(), f);
+        Mount {
+            root,
+            handle: Some(Box::new(handle)),
+        }
+    }
+
+    fn find(&self, selector: &str) -> Option<web_sys::Element> {
+        self.root.query_selector(selector).unwrap()
+    }
+
+    fn all(&self, selector: &str) -> Vec<web_sys::Element> {
+        let list = self.root.query_selector_all(selector).unwrap();
+        (0..list.length())
+            .filter_map(|i| list.item(i))
+            .filter_map(|n| n.dyn_into().ok())
+            .collect()
+    }
+
+    fn text(&self, selector: &str) -> String {
+        self.find(selector)
+            .and_then(|e| e.text_content())
+            .unwrap_or_default()
+    }
+
+    fn attr(&self, selector: &str, name: &str) -> Option<String> {
+        self.find(selector).and_then(|e| e.get_attribute(name))
+    }
+}
+
+fn url_for(client: &str) -> String {
+    format!("{SERVER}/api/events?client={client}")
+}
+
+async fn inject(client: &str, event: &str, data: serde_json::Value) {
+    chaos(
+        "inject",
+        json!({ "client": client, "event": event, "data": data.to_string() }),
+    )
+    .await;
+}
+
+fn task(id: &str, title: &str, status: &str, version: u64) -> serde_json::Value {
+    json!({
+        "id": id, "title": title, "status": status, "agent": "tester", "progress": 0.5,
+        "version": version, "updated_at": "2026-11-25T14:00:00Z"
+    })
+}
+
+fn activity(id: &str, level: &str, message: &str) -> serde_json::Value {
+    json!({
+        "id": id, "agent": "tester", "level": level, "message": message,
+        "at": "2026-11-25T14:00:00Z"
+    })
+}
+
+async fn wait_for(m: &Mount, selector: &str) -> web_sys::Element {
+    wait_until(selector, 5_000, || m.find(selector).is_some()).await;
+    m.find(selector).unwrap()
+}
+
+async fn wait_badge(m: &Mount, status: &str) {
+    wait_until(&format!("badge {status}"), 8_000, || {
+        m.attr(".lts-badge", "data-status").as_deref() == Some(status)
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn task_board_renders_columns_counts_and_moves_cards_in_place() {
+    // Pins: five columns in order with counts that match their cards; a task changes column
+    // on a status change; an update re-renders only its own card (the DOM nodes of other cards
+    // survive); a stale version changes nothing.
+    let client = tag("board");
+    let url = url_for(&client);
+    let m = Mount::new(move || {
+        view! { <TaskStreamProvider url=url options=fast_options()><TaskBoard/></TaskStreamProvider> }
+            .into_any()
+    });
+    let statuses: Vec<String> = m
+        .all(".lts-column")
+        .iter()
+        .map(|c| c.get_attribute("data-status").unwrap_or_default())
+        .collect();
+    assert_eq!(statuses, ["queued", "running", "blocked", "done", "failed"]);
+    assert_eq!(
+        m.text(".lts-column[data-status=running] .lts-column-name"),
+        "Running"
+    );
+    wait_stream_open(&client).await;
+
+    let a = format!("{client}-a");
+    let b = format!("{client}-b");
+    inject(&client, "task", task(&a, "Alpha", "queued", 1)).await;
+    inject(&client, "task", task(&b, "Beta", "queued", 1)).await;
+    let card_a = wait_for(
+        &m,
+        &format!(".lts-column[data-status=queued] [data-task-id='{a}']"),
+    )
+    .await;
+    let card_b = wait_for(
+        &m,
+        &format!(".lts-column[data-status=queued] [data-task-id='{b}']"),
+    )
+    .await;
+    assert_eq!(
+        card_a
+            .query_selector(".lts-card-title")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "Alpha"
+    );
+    assert!(card_a.query_selector("progress").unwrap().is_some());
+
+    // Update B in place: same node, new title; A untouched.
+    inject(&client, "task", task(&b, "Beta v2", "queued", 2)).await;
+    wait_until("B retitled", 5_000, || {
+        card_b
+            .text_content()
+            .unwrap_or_default()
+            .contains("Beta v2")
+    })
+    .await;
+    let b_now = m.find(&format!("[data-task-id='{b}']")).unwrap();
+    assert!(b_now.is_same_node(Some(&card_b)), "B must update in place");
+    let a_now = m.find(&format!("[data-task-id='{a}']")).unwrap();
+    assert!(
+        a_now.is_same_node(Some(&card_a)),
+        "A must not be re-rendered"
+    );
+
+    // A stale version (a replay) is ignored.
+    inject(&client, "task", task(&b, "Beta OLD", "failed", 1)).await;
+    sleep(300).await;
+    assert!(m
+        .find(&format!(
+            ".lts-column[data-status=queued] [data-task-id='{b}']"
+        ))
+        .is_some());
+    assert!(!m.text(&format!("[data-task-id='{b}']")).contains("OLD"));
+
+    // A moves to Running.
+    inject(&client, "task", task(&a, "Alpha", "running", 2)).await;
+    wait_for(
+        &m,
+        &format!(".lts-column[data-status=running] [data-task-id='{a}']"),
+    )
+    .await;
+    assert!(m
+        .find(&format!(
+            ".lts-column[data-status=queued] [data-task-id='{a}']"
+        ))
+        .is_none());
+    assert!(m
+        .find(&format!("[data-task-id='{b}']"))
+        .unwrap()
+        .is_same_node(Some(&card_b)));
+
+    // Every count equals the number of cards in its column.
+    sleep(200).await;
+    for column in m.all(".lts-column") {
+        let cards = column.query_selector_all(".lts-card").unwrap().length();
+        let count = column
+            .query_selector(".lts-count")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap();
+        assert_eq!(count, cards.to_string());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn task_board_shows_an_empty_state() {
+    // Pins: a board with no tasks says so.
+    let m = Mount::new(|| {
+        let options = TaskStreamOptions::default().immediate(false);
+        view! {
+            <TaskStreamProvider url=format!("{SERVER}/api/events?client={}", tag("empty")) options=options>
+                <TaskBoard empty_text="Nothing to do"/>
+            </TaskStreamProvider>
+        }
+        .into_any()
+    });
+    sleep(50).await;
+    assert_eq!(m.text(".lts-empty"), "Nothing to do");
+    assert!(m.all(".lts-card").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn strug_stream_is_bounded_follows_new_lines_and_pauses_when_scrolled_up() {
+    // Pins: at most activity_capacity lines; newest at the bottom and kept in view while
+    // following; scrolling up stops following and shows "Jump to latest", which resumes it;
+    // level colouring and the level filter.
+    let client = tag("feed");
+    let url = url_for(&client);
+    let m = Mount::new(move || {
+        let options = fast_options().activity_capacity(30);
+        view! { <TaskStreamProvider url=url options=options><StrugStream/></TaskStreamProvider> }
+            .into_any()
+    });
+    wait_stream_open(&client).await;
+    for i in 0..50 {
+        let level = if i % 10 == 0 { "error" } else { "info" };
+        inject(
+            &client,
+            "activity",
+            activity(&format!("{client}-{i}"), level, &format!("line {i}")),
+        )
+        .await;
+    }
+    let last = format!("[data-activity-id='{client}-49']");
+    wait_for(&m, &last).await;
+    sleep(100).await;
+    assert_eq!(m.all(".lts-line").len(), 30);
+    let lines = m.all(".lts-line");
+    assert_eq!(
+        lines
+            .last()
+            .unwrap()
+            .get_attribute("data-activity-id")
+            .unwrap(),
+        format!("{client}-49")
+    );
+    assert_eq!(
+        m.attr(&format!("[data-activity-id='{client}-40']"), "data-level")
+            .as_deref(),
+        Some("error")
+    );
+
+    let list: web_sys::HtmlElement = m.find(".lts-feed-lines").unwrap().unchecked_into();
+    let at_bottom =
+        |l: &web_sys::HtmlElement| l.scroll_top() + l.client_height() >= l.scroll_height() - 2;
+    assert!(
+        list.scroll_height() > list.client_height(),
+        "the feed must overflow for this test"
+    );
+    let start = js_sys::Date::now();
+    while !at_bottom(&list) {
+        assert!(
+            js_sys::Date::now() - start < 3_000.0,
+            "not following the newest line: top {} client {} scroll {}",
+            list.scroll_top(),
+            list.client_height(),
+            list.scroll_height()
+        );
+        sleep(20).await;
+    }
+    assert!(m.find(".lts-jump").is_none());
+
+    // The reader scrolls up: following stops.
+    list.set_scroll_top(0);
+    wait_until("jump button", 3_000, || m.find(".lts-jump").is_some()).await;
+    inject(
+        &client,
+        "activity",
+        activity(&format!("{client}-50"), "warn", "line 50"),
+    )
+    .await;
+    wait_for(&m, &format!("[data-activity-id='{client}-50']")).await;
+    sleep(150).await;
+    assert_eq!(list.scroll_top(), 0, "must not yank the reader back down");
+
+    // "Jump to latest" resumes following.
+    let jump: web_sys::HtmlElement = m.find(".lts-jump").unwrap().unchecked_into();
+    jump.click();
+    wait_until("back at the bottom", 3_000, || at_bottom(&list)).await;
+    wait_until("jump button hidden", 3_000, || {
+        m.find(".lts-jump").is_none()
+    })
+    .await;
+
+    // Filter by level.
+    let select: web_sys::HtmlSelectElement = m.find(".lts-filter-level").unwrap().unchecked_into();
+    select.set_value("error");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    wait_until("only errors", 3_000, || {
+        let lines = m.all(".lts-line");
+        !lines.is_empty()
+            && lines
+                .iter()
+                .all(|l| l.get_attribute("data-level").as_deref() == Some("error"))
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn connection_badge_counts_down_and_retries_now() {
+    // Pins: "Live" when connected; during an outage "Reconnecting in N s (attempt k)" with a
+    // countdown that moves, a "Retry now" button that makes an attempt at once, and the
+    // status for screen readers; back to "Live" after recovery.
+    let client = tag("badge");
+    let url = url_for(&client);
+    let m = Mount::new(move || {
+        let options = TaskStreamOptions::default().backoff(
+            Backoff::default()
+                .initial(Duration::from_secs(4))
+                .jitter(Jitter::Equal),
+        );
+        view! { <TaskStreamProvider url=url options=options><ConnectionBadge/></TaskStreamProvider> }
+            .into_any()
+    });
+    wait_badge(&m, "connected").await;
+    assert_eq!(m.text(".lts-badge-text"), "Live");
+    assert_eq!(m.attr(".lts-badge", "role").as_deref(), Some("status"));
+    assert!(m.find(".lts-retry").is_none());
+
+    chaos("outage", json!({ "secs": 30.0, "client": client })).await;
+    wait_badge(&m, "reconnecting").await;
+    sleep(100).await;
+    let first = m.text(".lts-badge-text");
+    assert!(
+        first.starts_with("Reconnecting in ") && first.ends_with(" s (attempt 1)"),
+        "{first}"
+    );
+    let secs = |t: &str| -> u64 {
+        t["Reconnecting in ".len()..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!((2..=4).contains(&secs(&first)), "{first}");
+    sleep(1_100).await;
+    let later = m.text(".lts-badge-text");
+    assert!(
+        secs(&later) < secs(&first),
+        "countdown did not move: {first} → {later}"
+    );
+    assert_eq!(m.text(".lts-sr-only"), "Reconnecting (attempt 1)");
+
+    let before = attempts(&client).await.len();
+    let retry: web_sys::HtmlElement = m.find(".lts-retry").unwrap().unchecked_into();
+    retry.click();
+    wait_until("attempt 2 scheduled", 3_000, || {
+        m.text(".lts-badge-text").ends_with("(attempt 2)")
+    })
+    .await;
+    assert_eq!(
+        attempts(&client).await.len(),
+        before + 1,
+        "Retry now must attempt at once"
+    );
+
+    chaos("heal", json!({})).await;
+    let retry: web_sys::HtmlElement = m.find(".lts-retry").unwrap().unchecked_into();
+    retry.click();
+    wait_badge(&m, "connected").await;
+    assert_eq!(m.text(".lts-badge-text"), "Live");
+    assert!(m.find(".lts-retry").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn components_on_one_url_share_one_connection() {
+    // Pins: a badge, a board and a feed under two providers of the same URL open exactly one
+    // stream on the server; it closes when the last of them unmounts.
+    let client = tag("shared");
+    let (u1, u2) = (url_for(&client), url_for(&client));
+    let first = Mount::new(move || {
+        view! {
+            <TaskStreamProvider url=u1 options=fast_options()>
+                <ConnectionBadge/>
+                <TaskBoard/>
+            </TaskStreamProvider>
+        }
+        .into_any()
+    });
+    let second = Mount::new(move || {
+        view! { <TaskStreamProvider url=u2 options=fast_options()><StrugStream/><ConnectionBadge/></TaskStreamProvider> }
+            .into_any()
+    });
+    wait_badge(&first, "connected").await;
+    wait_badge(&second, "connected").await;
+    sleep(300).await;
+    assert_eq!(open_streams(&client).await, 1);
+    assert_eq!(attempts(&client).await.len(), 1);
+    drop(first);
+    sleep(300).await;
+    assert_eq!(
+        open_streams(&client).await,
+        1,
+        "the second user still needs it"
+    );
+    assert_eq!(
+        second.attr(".lts-badge", "data-status").as_deref(),
+        Some("connected")
+    );
+    drop(second);
+    wait_no_open_streams(&client).await;
+}
+
+#[wasm_bindgen_test]
+async fn hostile_strings_are_rendered_as_text() {
+    // Pins: markup and script in every text field appear as text; no element, attribute or
+    // handler results.
+    let client = tag("xss");
+    let url = url_for(&client);
+    let m = Mount::new(move || {
+        view! {
+            <TaskStreamProvider url=url options=fast_options()>
+                <TaskBoard/>
+                <StrugStream/>
+            </TaskStreamProvider>
+        }
+        .into_any()
+    });
+    wait_stream_open(&client).await;
+    let evil = "<img src=x onerror=alert(1)>";
+    let id = format!("{client}-x");
+    let mut t = task(&id, evil, "running", 1);
+    t["agent"] = json!("<b onclick=alert(2)>agent</b>");
+    inject(&client, "task", t).await;
+    let mut a = activity(
+        &format!("{client}-line"),
+        "warn",
+        &format!("{evil} \u{202E}rtl <script>alert(3)</script>"),
+    );
+    a["agent"] = json!("<svg onload=alert(4)>");
+    inject(&client, "activity", a).await;
+    let card = wait_for(&m, &format!("[data-task-id='{id}']")).await;
+    let line = wait_for(&m, &format!("[data-activity-id='{client}-line']")).await;
+    assert_eq!(
+        card.query_selector(".lts-card-title")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        evil
+    );
+    assert_eq!(
+        card.query_selector(".lts-agent")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "<b onclick=alert(2)>agent</b>"
+    );
+    assert!(line
+        .text_content()
+        .unwrap()
+        .contains("<script>alert(3)</script>"));
+    for tag in ["img", "b", "script", "svg"] {
+        assert!(
+            m.find(tag).is_none(),
+            "a <{tag}> element was created from server text"
+        );
+    }
+}
