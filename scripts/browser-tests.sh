@@ -33,4 +33,4 @@ export STRUG_SERVER_URL="$url"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
 export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 # wasm-pack reads webdriver.json (Chromium flags for running headless as root) from the crate root.
-wasm-pack test --headless --chrome -- --locked --test browser --test components
+wasm-pack test --headless --chrome -- --locked --test browser --test components --test hostile

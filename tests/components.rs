@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    Backoff, ConnectionBadge, Jitter, StrugStream, TaskBoard, TaskStreamOptions,
-    TaskStreamProvider, STYLESHEET,
+    Backoff, ConnectionBadge, Jitter, StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider,
 };
 use serde_json::json;
 use wasm_bindgen::JsCast;
@@ -20,92 +19,6 @@ mod web_support;
 use web_support::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// A mounted view in its own `<div>`; dropping it unmounts the view.
-struct Mount {
-    root: web_sys::HtmlElement,
-    handle: Option<Box<dyn std::any::Any>>,
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        self.handle.take();
-        self.root.remove();
-    }
-}
-
-impl Mount {
-    fn new(f: impl FnOnce() -> AnyView + 'static) -> Self {
-        let _ = any_spawner::Executor::init_wasm_bindgen();
-        let document = web_sys::window().unwrap().document().unwrap();
-        if document.get_element_by_id("lts-test-style").is_none() {
-            let style = document.create_element("style").unwrap();
-            style.set_id("lts-test-style");
-            style.set_text_content(Some(STYLESHEET));
-            document.head().unwrap().append_child(&style).unwrap();
-        }
-        let root: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
-        document.body().unwrap().append_child(&root).unwrap();
-        let handle = leptos::mount::mount_to(root.clone(), f);
-        Mount {
-            root,
-            handle: Some(Box::new(handle)),
-        }
-    }
-
-    fn find(&self, selector: &str) -> Option<web_sys::Element> {
-        self.root.query_selector(selector).unwrap()
-    }
-
-    fn all(&self, selector: &str) -> Vec<web_sys::Element> {
-        let list = self.root.query_selector_all(selector).unwrap();
-        (0..list.length())
-            .filter_map(|i| list.item(i))
-            .filter_map(|n| n.dyn_into().ok())
-            .collect()
-    }
-
-    fn text(&self, selector: &str) -> String {
-        self.find(selector)
-            .and_then(|e| e.text_content())
-            .unwrap_or_default()
-    }
-
-    fn attr(&self, selector: &str, name: &str) -> Option<String> {
-        self.find(selector).and_then(|e| e.get_attribute(name))
-    }
-}
-
-fn url_for(client: &str) -> String {
-    format!("{SERVER}/api/events?client={client}")
-}
-
-async fn inject(client: &str, event: &str, data: serde_json::Value) {
-    chaos(
-        "inject",
-        json!({ "client": client, "event": event, "data": data.to_string() }),
-    )
-    .await;
-}
-
-fn task(id: &str, title: &str, status: &str, version: u64) -> serde_json::Value {
-    json!({
-        "id": id, "title": title, "status": status, "agent": "tester", "progress": 0.5,
-        "version": version, "updated_at": "2026-11-25T14:00:00Z"
-    })
-}
-
-fn activity(id: &str, level: &str, message: &str) -> serde_json::Value {
-    json!({
-        "id": id, "agent": "tester", "level": level, "message": message,
-        "at": "2026-11-25T14:00:00Z"
-    })
-}
-
-async fn wait_for(m: &Mount, selector: &str) -> web_sys::Element {
-    wait_until(selector, 5_000, || m.find(selector).is_some()).await;
-    m.find(selector).unwrap()
-}
 
 async fn wait_badge(m: &Mount, status: &str) {
     wait_until(&format!("badge {status}"), 8_000, || {

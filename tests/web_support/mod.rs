@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use gloo_timers::future::TimeoutFuture;
-use leptos_task_stream::{Backoff, Jitter, TaskStreamOptions};
+use leptos::prelude::AnyView;
+use leptos_task_stream::{Backoff, Jitter, TaskStreamOptions, STYLESHEET};
 use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -135,4 +136,95 @@ pub async fn wait_stream_open(client: &str) {
         );
         sleep(30).await;
     }
+}
+
+/// A mounted view in its own `<div>`; dropping it unmounts the view and disposes its owner
+/// (as a router does on navigation), so its cleanups run at once.
+pub struct Mount {
+    pub root: web_sys::HtmlElement,
+    owner: leptos::prelude::Owner,
+    handle: Option<Box<dyn std::any::Any>>,
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        self.handle.take();
+        self.owner.cleanup();
+        self.root.remove();
+    }
+}
+
+impl Mount {
+    pub fn new(f: impl FnOnce() -> AnyView + 'static) -> Self {
+        let _ = any_spawner::Executor::init_wasm_bindgen();
+        let document = web_sys::window().unwrap().document().unwrap();
+        if document.get_element_by_id("lts-test-style").is_none() {
+            let style = document.create_element("style").unwrap();
+            style.set_id("lts-test-style");
+            style.set_text_content(Some(STYLESHEET));
+            document.head().unwrap().append_child(&style).unwrap();
+        }
+        let root: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+        document.body().unwrap().append_child(&root).unwrap();
+        let owner = leptos::prelude::Owner::new();
+        let handle = owner.with(|| leptos::mount::mount_to(root.clone(), f));
+        Mount {
+            root,
+            owner,
+            handle: Some(Box::new(handle)),
+        }
+    }
+
+    pub fn find(&self, selector: &str) -> Option<web_sys::Element> {
+        self.root.query_selector(selector).unwrap()
+    }
+
+    pub fn all(&self, selector: &str) -> Vec<web_sys::Element> {
+        let list = self.root.query_selector_all(selector).unwrap();
+        (0..list.length())
+            .filter_map(|i| list.item(i))
+            .filter_map(|n| n.dyn_into().ok())
+            .collect()
+    }
+
+    pub fn text(&self, selector: &str) -> String {
+        self.find(selector)
+            .and_then(|e| e.text_content())
+            .unwrap_or_default()
+    }
+
+    pub fn attr(&self, selector: &str, name: &str) -> Option<String> {
+        self.find(selector).and_then(|e| e.get_attribute(name))
+    }
+}
+
+pub fn url_for(client: &str) -> String {
+    format!("{SERVER}/api/events?client={client}")
+}
+
+pub async fn inject(client: &str, event: &str, data: serde_json::Value) {
+    chaos(
+        "inject",
+        json!({ "client": client, "event": event, "data": data.to_string() }),
+    )
+    .await;
+}
+
+pub fn task(id: &str, title: &str, status: &str, version: u64) -> serde_json::Value {
+    json!({
+        "id": id, "title": title, "status": status, "agent": "tester", "progress": 0.5,
+        "version": version, "updated_at": "2026-11-25T14:00:00Z"
+    })
+}
+
+pub fn activity(id: &str, level: &str, message: &str) -> serde_json::Value {
+    json!({
+        "id": id, "agent": "tester", "level": level, "message": message,
+        "at": "2026-11-25T14:00:00Z"
+    })
+}
+
+pub async fn wait_for(m: &Mount, selector: &str) -> web_sys::Element {
+    wait_until(selector, 5_000, || m.find(selector).is_some()).await;
+    m.find(selector).unwrap()
 }

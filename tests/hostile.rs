@@ -1,0 +1,376 @@
+//! Hostile and broken input, and lifecycle, in headless Chromium against the real dev server
+//! (via its inject endpoint). Each case gets a visible, typed error where appropriate and leaves
+//! the stream running; mount/unmount cycles leak no stream.
+//!
+//! Run by `scripts/browser-tests.sh`; see `tests/browser.rs` for the setup.
+#![cfg(target_arch = "wasm32")]
+
+use leptos::prelude::*;
+use leptos_task_stream::{
+    shared_stream_count, use_task_stream, ConnectionBadge, StreamError, StrugStream, TaskBoard,
+    TaskStreamOptions, TaskStreamProvider, UseTaskStream,
+};
+use serde_json::json;
+use wasm_bindgen_test::*;
+
+mod web_support;
+use web_support::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+struct Hook {
+    owner: Owner,
+    stream: UseTaskStream,
+    client: String,
+}
+
+impl Drop for Hook {
+    fn drop(&mut self) {
+        self.owner.cleanup();
+    }
+}
+
+async fn hook(name: &str, options: TaskStreamOptions) -> Hook {
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let client = tag(name);
+    let owner = Owner::new();
+    let stream = owner.with(|| use_task_stream(url_for(&client), options));
+    wait_stream_open(&client).await;
+    Hook {
+        owner,
+        stream,
+        client,
+    }
+}
+
+impl Hook {
+    fn errors(&self) -> u64 {
+        self.stream.stats.get_untracked().decode_errors
+    }
+
+    async fn wait_errors(&self, n: u64) {
+        wait_until(&format!("{n} decode errors"), 5_000, || self.errors() >= n).await;
+    }
+
+    /// Proves the stream still works: a fresh valid task arrives and is applied.
+    async fn assert_alive(&self, label: &str) {
+        let id = format!("{}-alive-{label}", self.client);
+        inject(&self.client, "task", task(&id, "alive", "running", 1)).await;
+        wait_until(&format!("stream alive after {label}"), 5_000, || {
+            self.stream.tasks.get_untracked(&id).is_some()
+        })
+        .await;
+        assert!(self.stream.status.get_untracked().is_connected());
+        assert_eq!(
+            self.stream.stats.get_untracked().connects,
+            1,
+            "must not reconnect"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn wrong_shapes_and_missing_fields_are_typed_errors_extra_fields_are_accepted() {
+    // Pins: valid JSON of the wrong shape and missing required fields are Decode errors naming
+    // the event; unknown extra fields are ignored; the stream keeps running.
+    let h = hook("shape", fast_options()).await;
+    let mut missing = task(&format!("{}-m", h.client), "no version", "queued", 1);
+    missing.as_object_mut().unwrap().remove("version");
+    inject(&h.client, "task", missing).await;
+    h.wait_errors(1).await;
+    let err = h.stream.last_error.get_untracked().unwrap();
+    assert!(matches!(err, StreamError::Decode(_)));
+    assert!(err.to_string().contains("task"), "{err}");
+    inject(&h.client, "snapshot", json!({ "tasks": "not a list" })).await;
+    inject(&h.client, "task", json!({ "status": "exploded" })).await;
+    inject(&h.client, "task_removed", json!(42)).await;
+    h.wait_errors(4).await;
+    // The bad snapshot must not have wiped the board.
+    let mut extra = task(&format!("{}-x", h.client), "extra fields", "done", 1);
+    extra["surprise"] = json!({ "nested": [1, 2, 3] });
+    inject(&h.client, "task", extra).await;
+    wait_until("extra-field task applied", 5_000, || {
+        h.stream
+            .tasks
+            .get_untracked(&format!("{}-x", h.client))
+            .is_some()
+    })
+    .await;
+    assert_eq!(h.errors(), 4);
+    h.assert_alive("shapes").await;
+}
+
+#[wasm_bindgen_test]
+async fn huge_events_are_dropped_with_a_clear_error() {
+    // Pins: an event over max_event_bytes is dropped unparsed with TooLarge (naming the size
+    // and the limit) and the stream continues; one under the limit is applied.
+    let h = hook("huge", fast_options().max_event_bytes(1024 * 1024)).await;
+    let big_title = "x".repeat(1_536 * 1024);
+    inject(
+        &h.client,
+        "task",
+        task(&format!("{}-big", h.client), &big_title, "queued", 1),
+    )
+    .await;
+    h.wait_errors(1).await;
+    match h.stream.last_error.get_untracked() {
+        Some(StreamError::TooLarge {
+            event,
+            bytes,
+            limit,
+        }) => {
+            assert_eq!(event, "task");
+            assert!(bytes > 1_536 * 1024);
+            assert_eq!(limit, 1024 * 1024);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert!(h
+        .stream
+        .tasks
+        .get_untracked(&format!("{}-big", h.client))
+        .is_none());
+    let ok_title = "y".repeat(512 * 1024);
+    let ok = format!("{}-ok", h.client);
+    inject(&h.client, "task", task(&ok, &ok_title, "queued", 1)).await;
+    wait_until("half-MiB task applied", 5_000, || {
+        h.stream.tasks.get_untracked(&ok).is_some()
+    })
+    .await;
+    h.assert_alive("huge").await;
+}
+
+fn btoa(bytes: &[u8]) -> String {
+    let binary: String = bytes.iter().map(|&b| b as char).collect();
+    web_sys::window().unwrap().btoa(&binary).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn non_utf8_bytes_and_unusual_unicode_survive() {
+    // Pins: invalid UTF-8 inside a payload becomes U+FFFD (the browser's decoding), not a
+    // crash; emoji, right-to-left text and combining marks arrive intact.
+    let h = hook("unicode", fast_options()).await;
+    let id = format!("{}-bytes", h.client);
+    let mut raw = format!("event: task\ndata: {{\"id\":\"{id}\",\"title\":\"bad ").into_bytes();
+    raw.extend_from_slice(&[0xFF, 0xFE, 0xC3]);
+    raw.extend_from_slice(
+        b" bytes\",\"status\":\"queued\",\"agent\":\"a\",\"version\":1,\"updated_at\":\"2026-11-25T14:00:00Z\"}\n\n",
+    );
+    chaos(
+        "inject",
+        json!({ "client": h.client, "raw_base64": btoa(&raw) }),
+    )
+    .await;
+    wait_until("task with invalid bytes", 5_000, || {
+        h.stream.tasks.get_untracked(&id).is_some()
+    })
+    .await;
+    let title = h.stream.tasks.get_untracked(&id).unwrap().title;
+    assert!(title.contains('\u{FFFD}'), "{title:?}");
+
+    let fancy = "🚀 مرحبا بالعالم e\u{301} Z\u{335}\u{321}a\u{300} 👩‍👩‍👧";
+    let id = format!("{}-fancy", h.client);
+    inject(&h.client, "task", task(&id, fancy, "running", 1)).await;
+    wait_until("unicode task", 5_000, || {
+        h.stream.tasks.get_untracked(&id).is_some()
+    })
+    .await;
+    assert_eq!(h.stream.tasks.get_untracked(&id).unwrap().title, fancy);
+    assert_eq!(h.errors(), 0);
+    h.assert_alive("unicode").await;
+}
+
+#[wasm_bindgen_test]
+async fn duplicates_and_backward_versions_are_ignored() {
+    // Pins: a repeated task version, an older version and a repeated activity id change
+    // nothing and are counted as stale.
+    let h = hook("dup", fast_options()).await;
+    let id = format!("{}-t", h.client);
+    inject(&h.client, "task", task(&id, "v3", "running", 3)).await;
+    wait_until("v3", 5_000, || h.stream.tasks.get_untracked(&id).is_some()).await;
+    inject(&h.client, "task", task(&id, "v3 again", "failed", 3)).await;
+    inject(&h.client, "task", task(&id, "v1", "queued", 1)).await;
+    let line = activity(&format!("{}-a", h.client), "info", "once");
+    inject(&h.client, "activity", line.clone()).await;
+    inject(&h.client, "activity", line).await;
+    wait_until("4 stale events", 5_000, || {
+        h.stream.stats.get_untracked().stale_ignored >= 3
+    })
+    .await;
+    let held = h.stream.tasks.get_untracked(&id).unwrap();
+    assert_eq!((held.title.as_str(), held.version), ("v3", 3));
+    let copies = h.stream.activity.with_untracked(|log| {
+        log.iter()
+            .filter(|a| a.id == format!("{}-a", h.client))
+            .count()
+    });
+    assert_eq!(copies, 1);
+    assert_eq!(h.stream.stats.get_untracked().stale_ignored, 3);
+    h.assert_alive("duplicates").await;
+}
+
+#[wasm_bindgen_test]
+async fn an_id_that_goes_backwards_cannot_lose_or_keep_ghost_state() {
+    // Pins: a server that sends an id older than its log makes the next resume fall back to a
+    // fresh snapshot: the injected ghost task disappears and the board equals /api/state.
+    let h = hook("backwards", fast_options()).await;
+    dispatch_mission(2).await;
+    let ghost = format!("{}-ghost", h.client);
+    chaos(
+        "inject",
+        json!({
+            "client": h.client, "event": "task", "id": "1",
+            "data": task(&ghost, "ghost", "running", 1).to_string()
+        }),
+    )
+    .await;
+    wait_until("ghost applied", 5_000, || {
+        h.stream.tasks.get_untracked(&ghost).is_some()
+    })
+    .await;
+    assert_eq!(
+        h.stream.stream.last_event_id.get_untracked().as_deref(),
+        Some("1")
+    );
+    chaos("drop", json!({ "client": h.client })).await;
+    wait_until("ghost gone after the snapshot", 8_000, || {
+        h.stream.tasks.get_untracked(&ghost).is_none()
+    })
+    .await;
+    let log = attempts(&h.client).await;
+    assert_eq!(log.last().unwrap().2.as_deref(), Some("1"));
+    // Converged: same head id, same tasks as the server.
+    let start = js_sys::Date::now();
+    loop {
+        let state = fetch_json("GET", "/api/state", None).await;
+        let head = state["last_event_id"].as_u64().map(|h| h.to_string());
+        if head == h.stream.stream.last_event_id.get_untracked() {
+            let server = state["tasks"].as_array().unwrap().len();
+            assert_eq!(h.stream.tasks.snapshot_untracked().len(), server);
+            break;
+        }
+        assert!(js_sys::Date::now() - start < 10_000.0, "never converged");
+        sleep(25).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn markup_in_ids_and_every_field_creates_no_element_and_no_navigation() {
+    // Pins: hostile ids (used in attributes) and text fields render inertly; the page does not
+    // navigate.
+    let client = tag("attr");
+    let url = url_for(&client);
+    let href = web_sys::window().unwrap().location().href().unwrap();
+    let m = Mount::new(move || {
+        view! {
+            <TaskStreamProvider url=url options=fast_options()>
+                <ConnectionBadge/>
+                <TaskBoard/>
+                <StrugStream/>
+            </TaskStreamProvider>
+        }
+        .into_any()
+    });
+    wait_stream_open(&client).await;
+    let id = format!("{client}\"><img src=x onerror=alert(1)><a href=javascript:alert(2)>");
+    let mut t = task(&id, "<iframe src=javascript:alert(3)>", "blocked", 1);
+    t["updated_at"] = json!("<script>alert(4)</script>");
+    inject(&client, "task", t).await;
+    let mut a = activity(
+        &format!("{client}\"><svg onload=alert(5)>"),
+        "error",
+        "<form action=/evil><button>go</button></form>",
+    );
+    a["at"] = json!("<img src=y>");
+    a["task_id"] = json!("<a href=/elsewhere>");
+    inject(&client, "activity", a).await;
+    wait_until("hostile card", 5_000, || {
+        !m.all(".lts-column[data-status=blocked] .lts-card")
+            .is_empty()
+    })
+    .await;
+    wait_until("hostile line", 5_000, || {
+        !m.all(".lts-line[data-level=error]").is_empty()
+    })
+    .await;
+    let card = &m.all(".lts-column[data-status=blocked] .lts-card")[0];
+    assert_eq!(card.get_attribute("data-task-id").unwrap(), id);
+    for tag in [
+        "img",
+        "a",
+        "iframe",
+        "script",
+        "svg",
+        "form",
+        "button:not(.lts-retry):not(.lts-jump)",
+    ] {
+        assert!(m.find(tag).is_none(), "server text created a <{tag}>");
+    }
+    sleep(200).await;
+    assert_eq!(web_sys::window().unwrap().location().href().unwrap(), href);
+}
+
+#[wasm_bindgen_test]
+async fn a_thousand_mount_cycles_share_one_stream_and_leak_none() {
+    // Pins: 1,000 overlapping mounts of components on one URL use one connection; 1,000
+    // mount/unmount cycles one after another leave 0 open streams on the server and no shared
+    // stream behind; nothing reconnects afterwards (no timer left).
+    let client = tag("cycles");
+    let mut mounted: std::collections::VecDeque<Mount> = Default::default();
+    for i in 0..1_000 {
+        let url = url_for(&client);
+        mounted.push_back(Mount::new(move || {
+            view! {
+                <TaskStreamProvider url=url options=fast_options()>
+                    <ConnectionBadge/>
+                    {(i % 2 == 0).then(|| view! { <TaskBoard/> })}
+                    {(i % 3 == 0).then(|| view! { <StrugStream/> })}
+                </TaskStreamProvider>
+            }
+            .into_any()
+        }));
+        if mounted.len() > 2 {
+            mounted.pop_front();
+        }
+        if i % 100 == 0 {
+            sleep(0).await;
+        }
+    }
+    wait_stream_open(&client).await;
+    assert_eq!(
+        attempts(&client).await.len(),
+        1,
+        "overlapping mounts must share one stream"
+    );
+    mounted.clear();
+    wait_no_open_streams(&client).await;
+    assert_eq!(shared_stream_count(), 0);
+
+    let client = tag("cycles-seq");
+    for i in 0..1_000 {
+        let url = url_for(&client);
+        let m = Mount::new(move || {
+            view! {
+                <TaskStreamProvider url=url options=fast_options()>
+                    <ConnectionBadge/>
+                    <TaskBoard/>
+                </TaskStreamProvider>
+            }
+            .into_any()
+        });
+        if i % 50 == 0 {
+            sleep(5).await;
+        }
+        drop(m);
+    }
+    assert_eq!(shared_stream_count(), 0);
+    sleep(500).await;
+    wait_no_open_streams(&client).await;
+    let before = attempts(&client).await.len();
+    sleep(2_000).await;
+    assert_eq!(
+        attempts(&client).await.len(),
+        before,
+        "a timer outlived its component"
+    );
+}
