@@ -212,7 +212,7 @@ pub enum Command {
 #[non_exhaustive]
 pub enum ConnectionError {
     /// The transport failed or was dropped.
-    #[error("connection lost; retry {next_attempt} in {delay:?}")]
+    #[error("connection lost; retry {next_attempt} in {}", human(*.delay))]
     Lost {
         /// The retry that is now scheduled.
         next_attempt: u32,
@@ -220,7 +220,7 @@ pub enum ConnectionError {
         delay: Duration,
     },
     /// Nothing (not even a heartbeat) arrived for too long.
-    #[error("no event or heartbeat for {silent_for:?}; treating the connection as dead")]
+    #[error("no event or heartbeat for {}; treating the connection as dead", human(*.silent_for))]
     Stale {
         /// How long it was silent.
         silent_for: Duration,
@@ -231,6 +231,18 @@ pub enum ConnectionError {
         /// How many.
         attempts: u32,
     },
+}
+
+/// "850 ms", "6.2 s", "30 s": durations as people read them in error messages.
+fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else if ms % 1_000 == 0 {
+        format!("{} s", ms / 1_000)
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

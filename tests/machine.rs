@@ -617,6 +617,32 @@ fn invalid_policies_are_refused_with_a_clear_error() {
 }
 
 #[test]
+fn errors_read_like_the_badge() {
+    // Pins the human wording of connection errors shown in UIs.
+    let lost = ConnectionError::Lost {
+        next_attempt: 5,
+        delay: Duration::from_millis(6_220),
+    };
+    assert_eq!(lost.to_string(), "connection lost; retry 5 in 6.2 s");
+    let stale = ConnectionError::Stale {
+        silent_for: Duration::from_millis(1_203),
+    };
+    assert_eq!(
+        stale.to_string(),
+        "no event or heartbeat for 1.2 s; treating the connection as dead"
+    );
+    let quick = ConnectionError::Lost {
+        next_attempt: 1,
+        delay: Duration::from_millis(153),
+    };
+    assert_eq!(quick.to_string(), "connection lost; retry 1 in 153 ms");
+    assert_eq!(
+        ConnectionError::GaveUp { attempts: 3 }.to_string(),
+        "gave up after 3 failed attempts"
+    );
+}
+
+#[test]
 fn status_is_published_only_on_change() {
     // Pins: events on a healthy connection publish nothing (the hot path stays allocation-free).
     let mut h = Harness::with_backoff(exact());
