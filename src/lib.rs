@@ -147,6 +147,7 @@ mod components;
 mod error;
 pub mod machine;
 mod options;
+pub mod sse;
 pub mod status;
 mod task_store;
 pub mod time;
@@ -169,6 +170,7 @@ pub use machine::{
 pub use options::{
     EventStreamOptions, TaskStreamOptions, DEFAULT_MAX_EVENT_BYTES, DEFAULT_STALE_AFTER,
 };
+pub use sse::{SseError, SseEvent, SseItem, SseParser};
 pub use status::{CloseReason, ConnectionStatus, OfflineReason, Timestamp};
 pub use task_store::TaskStore;
 pub use use_event_stream::{use_event_stream, StreamMessage, UseEventStream};
