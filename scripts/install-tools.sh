@@ -3,7 +3,8 @@
 # right version. Everything comes from crates.io or Debian; nothing is downloaded from elsewhere.
 #
 #   scripts/install-tools.sh            # wasm target, wasm-bindgen-cli (pinned by Cargo.lock), wasm-pack, chromium
-#   scripts/install-tools.sh --trunk    # also Trunk (for the demo)
+#   scripts/install-tools.sh --trunk    # also Trunk (for the demo and its e2e test)
+#   scripts/install-tools.sh --demo     # only what scripts/demo.sh needs: wasm target, wasm-bindgen-cli, Trunk
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,9 +14,11 @@ TRUNK_VERSION=0.21.14
 log() { printf '\033[1;34m[install]\033[0m %s\n' "$*" >&2; }
 
 want_trunk=0
+want_test_tools=1
 for arg in "$@"; do
   case "$arg" in
     --trunk) want_trunk=1 ;;
+    --demo) want_trunk=1; want_test_tools=0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -40,12 +43,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION"
   cargo install wasm-bindgen-cli --version "$WB_VERSION" --force
 fi
 
-if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
+if [ "$want_test_tools" = 1 ] && [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
   log "installing wasm-pack $WASM_PACK_VERSION"
   cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --force
 fi
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+if [ "$want_test_tools" = 1 ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
   log "installing Debian chromium and chromium-driver"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -57,4 +60,8 @@ if [ "$want_trunk" = 1 ] && [ "$(trunk --version 2>/dev/null | awk '{print $2}')
   cargo install trunk --version "$TRUNK_VERSION" --locked --force
 fi
 
-log "tools ready: $(wasm-bindgen --version), $(wasm-pack --version), $(chromium --version 2>/dev/null | head -1)"
+if [ "$want_test_tools" = 1 ]; then
+  log "tools ready: $(wasm-bindgen --version), $(wasm-pack --version), $(chromium --version 2>/dev/null | head -1)"
+else
+  log "tools ready: $(wasm-bindgen --version), $(trunk --version)"
+fi

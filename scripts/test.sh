@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
 # The project's one test command (README "Testing"). On a fresh machine it first installs what is
-# missing (wasm target, wasm-bindgen-cli matching Cargo.lock, wasm-pack, Debian chromium +
-# chromedriver), then runs, failing loudly on the first error:
+# missing (wasm target, wasm-bindgen-cli matching Cargo.lock, wasm-pack, Trunk, Debian chromium
+# + chromedriver), then runs, failing loudly on the first error:
 #   1. cargo fmt --check
 #   2. cargo clippy -D warnings, host (all targets) and wasm32-unknown-unknown
 #   3. cargo test --workspace (pure core, protocol, dev-server integration tests, doctests)
-#   4. headless-Chromium browser tests (wasm-pack) against a real dev server
+#   4. headless-Chromium browser tests (wasm-pack) against a real dev server, incl. a chaos soak
+#   5. the demo built by Trunk, driven end to end through chromedriver
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
 
 step "install missing tools"
-scripts/install-tools.sh
+scripts/install-tools.sh --trunk
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+# The demo (strug-demo) enables leptos/csr; building it for the host inside the workspace would
+# unify that feature into the library's host tests, so it is checked for wasm32 only.
 step "cargo clippy (host, all targets)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --exclude strug-demo --all-targets --locked -- -D warnings
 
 step "cargo clippy (wasm32-unknown-unknown)"
 cargo clippy -p leptos-task-stream -p task-stream-protocol --all-targets --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p strug-demo --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "cargo check: the library under leptos/ssr (host) and leptos/hydrate (wasm32)"
 cargo check -p leptos-task-stream --features leptos/ssr --locked
@@ -31,11 +35,15 @@ step "cargo doc (no warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p leptos-task-stream -p task-stream-protocol --locked
 
 step "cargo test (workspace, host)"
-cargo test --workspace --locked
+cargo test --workspace --exclude strug-demo --locked
 
-if [ -x scripts/browser-tests.sh ]; then
-  step "browser tests (headless Chromium)"
-  scripts/browser-tests.sh
-fi
+step "cargo test -p strug-demo (the demo's pure helpers, host; built on its own so csr stays out of the library's tests)"
+cargo test -p strug-demo --locked
+
+step "browser tests: hook, components, hostile input, chaos soak (headless Chromium)"
+scripts/browser-tests.sh
+
+step "end-to-end: the Trunk-built demo in headless Chromium (WebDriver)"
+scripts/e2e.sh
 
 step "all checks passed"

@@ -523,6 +523,10 @@ impl<T: 'static> Driver<T> {
         };
         add(window.clone().into(), "online", || Input::WentOnline);
         add(window.clone().into(), "offline", || Input::WentOffline);
+        // Navigating away must close the connection even if the browser keeps the page (and its
+        // EventSource) alive in the back/forward cache; a restored page reconnects and resumes.
+        add(window.clone().into(), "pagehide", || Input::Hidden);
+        add(window.clone().into(), "pageshow", || Input::Visible);
         if visibility {
             if let Some(document) = window.document() {
                 let weak = self.weak();

@@ -333,6 +333,27 @@ async fn offline_stops_attempts_and_online_reconnects_promptly() {
 }
 
 #[wasm_bindgen_test]
+async fn pagehide_closes_the_stream_and_pageshow_resumes_it() {
+    // Pins: navigating away (pagehide) closes the connection even if the browser would keep the
+    // page alive in its back/forward cache; a restored page (pageshow) reconnects and resumes.
+    let s = mount("pagehide", fast_options());
+    s.wait_connected().await;
+    let held = s.stream.stream.last_event_id.get_untracked();
+    fire_window_event("pagehide");
+    wait_no_open_streams(&s.client).await;
+    assert!(!s.status().is_connected());
+    fire_window_event("pageshow");
+    s.wait_connected().await;
+    let log = attempts(&s.client).await;
+    assert_eq!(log.len(), 2);
+    assert_eq!(
+        log[1].2, held,
+        "the restored page resumes from its last event id"
+    );
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
 async fn close_and_reconnect_are_honoured() {
     // Pins: close() closes the server-side stream and cancels a pending retry; reconnect()
     // opens again at once.

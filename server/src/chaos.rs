@@ -38,6 +38,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/chaos/end", post(end))
         .route("/api/chaos/heal", post(heal))
+        .route("/api/chaos/restart", post(restart))
+}
+
+/// `POST /api/chaos/restart`: answer, then shut down gracefully and exit with
+/// `RESTART_EXIT_CODE` (the binary does the exit; in-process servers just stop), losing the
+/// state and the event log, as a crashed and restarted backend would.
+async fn restart(State(state): State<AppState>) -> Response {
+    state.request_restart();
+    ok(json!({ "exit_code": crate::RESTART_EXIT_CODE }))
 }
 
 fn ok(extra: serde_json::Value) -> Response {

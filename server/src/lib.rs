@@ -32,17 +32,20 @@ pub mod world;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::routing::any;
 use axum::Router;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
 
 pub use server::{bind, serve};
 
@@ -55,6 +58,10 @@ use world::World;
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// Body limit of `POST /api/chaos/inject`, which must carry 1 MiB+ events.
 pub const INJECT_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Exit status of the binary after `POST /api/chaos/restart`: a supervisor (such as
+/// `scripts/browser-tests.sh`) starts a fresh process on the same port when it sees it.
+pub const RESTART_EXIT_CODE: u8 = 75;
 
 /// Server settings (the CLI maps onto these one to one).
 #[derive(Debug, Clone)]
@@ -77,6 +84,9 @@ pub struct Config {
     pub ambient: bool,
     /// How long a completed mission's tasks stay on the board before `task_removed`.
     pub retain: Duration,
+    /// Serve this directory (a `trunk build` output) at `/`, with `index.html` for unknown
+    /// non-API paths, so the demo and the API share one origin without Trunk's proxy.
+    pub static_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -91,6 +101,7 @@ impl Default for Config {
             allow_origins: Vec::new(),
             ambient: true,
             retain: Duration::from_secs(300),
+            static_dir: None,
         }
     }
 }
@@ -115,6 +126,9 @@ struct Inner {
     refuse: watch::Sender<Option<Instant>>,
     /// Cancelled on graceful shutdown: streams finish cleanly, the simulator stops.
     shutdown: CancellationToken,
+    /// Cancelled by `POST /api/chaos/restart`: the binary shuts down and exits with
+    /// [`RESTART_EXIT_CODE`] so that a supervisor starts a fresh process.
+    restart: CancellationToken,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves the data consistent, and a
@@ -145,6 +159,7 @@ impl AppState {
                 fault_gen: watch::Sender::new(0),
                 refuse: watch::Sender::new(None),
                 shutdown: CancellationToken::new(),
+                restart: CancellationToken::new(),
             }),
         }
     }
@@ -176,6 +191,17 @@ impl AppState {
                 }
             }
         })
+    }
+
+    /// Asks the process to restart (see [`AppState::restart_requested`]).
+    pub fn request_restart(&self) {
+        self.inner.restart.cancel();
+    }
+
+    /// Resolves once a restart was requested; the binary then shuts down gracefully and exits
+    /// with [`RESTART_EXIT_CODE`], losing its state and event log like a crashed backend.
+    pub fn restart_requested(&self) -> CancellationToken {
+        self.inner.restart.clone()
     }
 
     /// Ends every stream cleanly and stops the simulator (part of graceful shutdown).
@@ -242,8 +268,16 @@ pub fn app(state: AppState) -> Router {
         router = router.merge(chaos::routes());
     }
     let cors = cors(&state.config().allow_origins);
+    let router = match &state.config().static_dir {
+        Some(dir) => router
+            // Unknown API paths keep their JSON 404 instead of getting the page.
+            .route("/api", any(api::not_found))
+            .route("/api/{*rest}", any(api::not_found))
+            // The demo is a single-page app: any other unknown path gets `index.html` (200).
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        None => router.fallback(api::not_found),
+    };
     router
-        .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors)
         .with_state(state)

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -48,6 +49,10 @@ struct Cli {
     /// Seconds a completed mission's tasks stay on the board before task_removed.
     #[arg(long, default_value_t = 300.0)]
     retain_secs: f64,
+    /// Serve this directory (e.g. the demo's `trunk build` output, `dist/`) at `/`, with
+    /// `index.html` for unknown non-API paths.
+    #[arg(long, value_name = "DIR")]
+    static_dir: Option<PathBuf>,
 }
 
 fn secs(name: &str, v: f64) -> Result<Duration, String> {
@@ -64,6 +69,15 @@ fn config(cli: &Cli) -> Result<Config, String> {
     if cli.log_capacity == 0 {
         return Err("--log-capacity must be at least 1".into());
     }
+    // Checked up front: ServeDir would otherwise answer every page request with a 404.
+    if let Some(dir) = &cli.static_dir {
+        if !dir.join("index.html").is_file() {
+            return Err(format!(
+                "--static-dir {}: no index.html there (run `trunk build` first)",
+                dir.display()
+            ));
+        }
+    }
     Ok(Config {
         heartbeat: secs("heartbeat-secs", cli.heartbeat_secs)?,
         seed: cli.seed,
@@ -74,6 +88,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
         allow_origins: cli.allow_origin.clone(),
         ambient: !cli.no_ambient,
         retain: secs("retain-secs", cli.retain_secs)?,
+        static_dir: cli.static_dir.clone(),
     })
 }
 
@@ -154,7 +169,18 @@ async fn main() -> ExitCode {
         );
         let _ = out.flush();
     }
-    match serve(state, listener, shutdown_signal()).await {
+    let restart = state.restart_requested();
+    let stop = {
+        let restart = restart.clone();
+        async move {
+            tokio::select! {
+                _ = shutdown_signal() => {}
+                _ = restart.cancelled() => eprintln!("strug-dev-server: restart requested"),
+            }
+        }
+    };
+    match serve(state, listener, stop).await {
+        Ok(()) if restart.is_cancelled() => ExitCode::from(strug_dev_server::RESTART_EXIT_CODE),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("strug-dev-server: {e}");
