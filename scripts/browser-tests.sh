@@ -1,36 +1,75 @@
 #!/usr/bin/env bash
-# Headless-Chromium browser tests (tests/browser.rs: the hook; tests/components.rs: the
-# components) against a real strug-dev-server.
-# Starts the server on an ephemeral 127.0.0.1 port with chaos enabled, runs
-# `wasm-pack test --headless --chrome`, and stops the server on exit (also on failure).
+# Headless-Chromium browser tests against a real strug-dev-server:
+#   tests/browser.rs     the hook (connect, resume, backoff timing, stale, end, offline, cleanup)
+#   tests/components.rs  the components (DOM, counts, moves, feed scrolling, badge, sharing, XSS)
+#   tests/hostile.rs     hostile and broken input, 1,000 mount cycles
+#   tests/soak.rs        seeded chaos soak with real server restarts (SOAK_SEED / SOAK_SECS)
+#
+# The server runs with chaos enabled on an ephemeral 127.0.0.1 port under a small supervisor
+# that restarts it on the same port when it exits with status 75 (POST /api/chaos/restart), so
+# the soak exercises a real process restart that loses the event log. Both are stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out_dir="${TEST_OUTPUT:-test-output}"
 mkdir -p "$out_dir"
 log="$out_dir/dev-server.log"
+: >"$log"
+pid_file="$out_dir/dev-server.pid"
+: >"$pid_file"
 
 cargo build -p strug-dev-server --locked --quiet
-./target/debug/strug-dev-server --chaos --port 0 --heartbeat-secs 0.5 --tick-ms 100 --no-ambient \
-  >"$log" 2>&1 &
-server_pid=$!
-cleanup() { kill -INT "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+server=(./target/debug/strug-dev-server --chaos --heartbeat-secs 0.5 --tick-ms 100 --no-ambient)
+
+address() { sed -n 's/^strug-dev-server listening on \(http:[^ ]*\)$/\1/p' "$log" | head -n1; }
+
+# Owns the server process (only the shell that started a process can `wait` for its status).
+supervise() {
+  local port=0 pid code
+  while true; do
+    "${server[@]}" --port "$port" >>"$log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$pid_file"
+    if [ "$port" = 0 ]; then
+      for _ in $(seq 1 100); do
+        [ -n "$(address)" ] && break
+        sleep 0.1
+      done
+      port="$(address)"
+      port="${port##*:}"
+    fi
+    code=0
+    wait "$pid" || code=$?
+    [ "$code" = 75 ] || exit "$code"
+    echo "supervisor: restarting the dev server on port $port" >>"$log"
+  done
+}
+supervise &
+supervisor_pid=$!
+cleanup() {
+  [ -s "$pid_file" ] && kill -INT "$(cat "$pid_file")" 2>/dev/null || true
+  wait "$supervisor_pid" 2>/dev/null || true
+}
 trap cleanup EXIT
 
 url=""
 for _ in $(seq 1 100); do
-  url="$(sed -n 's/^strug-dev-server listening on \(http:[^ ]*\)$/\1/p' "$log" | head -n1)"
+  url="$(address)"
   [ -n "$url" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; echo "dev server exited" >&2; exit 1; }
+  kill -0 "$supervisor_pid" 2>/dev/null || { cat "$log" >&2; echo "dev server exited" >&2; exit 1; }
   sleep 0.1
 done
 [ -n "$url" ] || { cat "$log" >&2; echo "dev server did not report its address" >&2; exit 1; }
 echo "dev server at $url"
 
 export STRUG_SERVER_URL="$url"
+export SOAK_SEED="${SOAK_SEED:-$(od -An -N6 -tu8 /dev/urandom | tr -d ' ')}"
+export SOAK_SECS="${SOAK_SECS:-40}"
+echo "chaos soak: SOAK_SEED=$SOAK_SEED SOAK_SECS=$SOAK_SECS (replay: SOAK_SEED=$SOAK_SEED $0)"
 # The runner's default budget (20 s for a whole test binary) is shorter than the suite, which
 # waits out real backoff delays, outages and stalls; each test bounds its own waits.
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
 export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 # wasm-pack reads webdriver.json (Chromium flags for running headless as root) from the crate root.
-wasm-pack test --headless --chrome -- --locked --test browser --test components --test hostile
+wasm-pack test --headless --chrome -- --locked \
+  --test browser --test components --test hostile --test soak

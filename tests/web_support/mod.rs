@@ -51,31 +51,48 @@ pub async fn wait_until(what: &str, timeout_ms: u32, mut cond: impl FnMut() -> b
     }
 }
 
-pub async fn fetch_json(method: &str, path: &str, body: Option<Value>) -> Value {
+/// An HTTP call to the dev server; `Err` when it cannot be reached or answers non-2xx.
+pub async fn try_fetch(method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     if let Some(body) = body {
         init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
-        let headers = web_sys::Headers::new().unwrap();
-        headers.set("content-type", "application/json").unwrap();
+        let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
+        headers
+            .set("content-type", "application/json")
+            .map_err(|e| format!("{e:?}"))?;
         init.set_headers(&headers);
     }
     let url = format!("{SERVER}{path}");
-    let request = web_sys::Request::new_with_str_and_init(&url, &init).unwrap();
-    let window = web_sys::window().unwrap();
+    let request =
+        web_sys::Request::new_with_str_and_init(&url, &init).map_err(|e| format!("{e:?}"))?;
+    let window = web_sys::window().ok_or("no window")?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
         .await
-        .unwrap_or_else(|e| panic!("fetch {url}: {e:?}"))
+        .map_err(|e| format!("fetch {url}: {e:?}"))?
         .dyn_into()
-        .unwrap();
-    let text = JsFuture::from(response.text().unwrap()).await.unwrap();
-    let text = text.as_string().unwrap_or_default();
-    assert!(
-        response.ok(),
-        "{method} {path} -> {}: {text}",
-        response.status()
-    );
-    serde_json::from_str(&text).unwrap_or(Value::Null)
+        .map_err(|e| format!("{e:?}"))?;
+    let text = JsFuture::from(response.text().map_err(|e| format!("{e:?}"))?)
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .as_string()
+        .unwrap_or_default();
+    if !response.ok() {
+        return Err(format!("{method} {path} -> {}: {text}", response.status()));
+    }
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Like [`try_fetch`], panicking on failure.
+pub async fn fetch_json(method: &str, path: &str, body: Option<Value>) -> Value {
+    try_fetch(method, path, body)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A chaos call that may fail (the server may be restarting).
+pub async fn try_chaos(what: &str, body: Value) -> Result<Value, String> {
+    try_fetch("POST", &format!("/api/chaos/{what}"), Some(body)).await
 }
 
 pub async fn chaos(what: &str, body: Value) -> Value {
