@@ -145,6 +145,7 @@ pub mod board;
 mod clock;
 mod components;
 mod error;
+mod frame;
 pub mod machine;
 mod options;
 pub mod sse;

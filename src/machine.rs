@@ -233,7 +233,8 @@ pub enum ConnectionError {
     },
 }
 
-/// "850 ms", "6.2 s", "30 s": durations as people read them in error messages.
+/// "850 ms", "6.2 s", "30 s": durations as people read them in error messages. Integer maths
+/// only: float formatting would add kilobytes to every app's wasm.
 fn human(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1_000 {
@@ -241,7 +242,8 @@ fn human(d: Duration) -> String {
     } else if ms % 1_000 == 0 {
         format!("{} s", ms / 1_000)
     } else {
-        format!("{:.1} s", d.as_secs_f64())
+        let tenths = (ms + 50) / 100;
+        format!("{}.{} s", tenths / 10, tenths % 10)
     }
 }
 

@@ -60,7 +60,7 @@ impl Default for EventStreamOptions {
 }
 
 impl EventStreamOptions {
-    /// The reconnect policy. Defaults to [`Backoff::default`] (1 s ×2 up to 30 s, full jitter).
+    /// The reconnect policy. Defaults to [`Backoff::default`] (1 s ×2 up to 30 s, equal jitter).
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self

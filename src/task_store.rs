@@ -1,6 +1,6 @@
 //! The reactive task board: a [`Board`] mirrored into fine-grained signals.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use leptos::prelude::*;
 
@@ -12,6 +12,11 @@ use crate::protocol::{Task, TaskStatus};
 /// Fine-grained: every task lives in its own signal, and every status column's id list in
 /// another, so one task's update re-renders that task's card only; a status change touches the
 /// two columns involved. `Copy`, so it can be passed around freely.
+///
+/// Events are applied to the board at once (the `*_untracked` accessors are always current),
+/// while the signals are brought up to date at most once per animation frame: a burst of
+/// thousands of updates to one task re-renders its card once, and a firehose cannot turn into
+/// one long main-thread task per event.
 ///
 /// ```no_run
 /// use leptos::prelude::*;
@@ -28,6 +33,11 @@ pub struct TaskStore {
     cells: StoredValue<HashMap<String, ArcRwSignal<Task>>>,
     columns: [RwSignal<Vec<String>>; 5],
     len: RwSignal<usize>,
+    /// Ids whose cell must be brought in line with the board at the next flush.
+    dirty: StoredValue<HashSet<String>>,
+    /// The board's columns changed (a move, an insert, a removal, a snapshot).
+    columns_dirty: StoredValue<bool>,
+    flush_scheduled: StoredValue<bool>,
 }
 
 fn col(status: TaskStatus) -> usize {
@@ -45,6 +55,9 @@ impl TaskStore {
             cells: StoredValue::new(HashMap::new()),
             columns: std::array::from_fn(|_| RwSignal::new(Vec::new())),
             len: RwSignal::new(0),
+            dirty: StoredValue::new(HashSet::new()),
+            columns_dirty: StoredValue::new(false),
+            flush_scheduled: StoredValue::new(false),
         }
     }
 
@@ -91,27 +104,17 @@ impl TaskStore {
     /// Applies a `task` upsert; returns `false` when it was stale (version ≤ the one held).
     pub fn apply_task(&self, task: Task) -> bool {
         let id = task.id.clone();
-        let Some(applied) = self.board.try_update_value(|b| b.apply_task(task.clone())) else {
+        let Some(applied) = self.board.try_update_value(|b| b.apply_task(task)) else {
             return false;
         };
         match applied {
             TaskApplied::Stale { .. } => false,
-            TaskApplied::Inserted(status) => {
-                self.cells.update_value(|c| {
-                    c.insert(id.clone(), ArcRwSignal::new(task));
-                });
-                self.columns[col(status)].update(|v| v.push(id));
-                self.len.update(|n| *n += 1);
+            TaskApplied::Inserted(_) => {
+                self.mark(id, true);
                 true
             }
             TaskApplied::Updated { from, to } => {
-                if let Some(cell) = self.cells.with_value(|c| c.get(&id).cloned()) {
-                    cell.set(task);
-                }
-                if from != to {
-                    self.columns[col(from)].update(|v| v.retain(|x| *x != id));
-                    self.columns[col(to)].update(|v| v.push(id));
-                }
+                self.mark(id, from != to);
                 true
             }
         }
@@ -119,49 +122,87 @@ impl TaskStore {
 
     /// Applies `task_removed`; returns whether a task was removed.
     pub fn remove(&self, id: &str) -> bool {
-        let Some(Some(task)) = self.board.try_update_value(|b| b.remove(id)) else {
-            return false;
-        };
-        self.cells.update_value(|c| {
-            c.remove(id);
-        });
-        self.columns[col(task.status)].update(|v| v.retain(|x| x != id));
-        self.len.update(|n| *n = n.saturating_sub(1));
-        true
+        let removed = matches!(self.board.try_update_value(|b| b.remove(id)), Some(Some(_)));
+        if removed {
+            self.mark(id.to_owned(), true);
+        }
+        removed
     }
 
     /// Applies a `snapshot`: the board becomes exactly these tasks. Tasks present before and
     /// after keep their signal (their cards update in place); the others are dropped.
     pub fn replace(&self, tasks: Vec<Task>) {
+        let ids: Vec<String> = tasks.iter().map(|t| t.id.clone()).collect();
         let Some(dropped) = self.board.try_update_value(|b| b.replace(tasks)) else {
             return;
         };
-        let board = self.board.get_value();
-        self.cells.update_value(|cells| {
-            for id in &dropped {
-                cells.remove(id);
-            }
-            for task in board.sorted_tasks() {
-                match cells.get(&task.id) {
-                    Some(cell) => {
-                        if cell.with_untracked(|held| held != task) {
-                            cell.set(task.clone());
+        self.dirty
+            .update_value(|d| d.extend(ids.into_iter().chain(dropped)));
+        self.columns_dirty.set_value(true);
+        self.schedule_flush();
+    }
+
+    /// Brings every signal in line with the board now, instead of at the next animation frame
+    /// (for tests and for code that must read the signals right after an update).
+    pub fn flush(&self) {
+        self.flush_scheduled.try_set_value(false);
+        let Some(dirty) = self.dirty.try_update_value(std::mem::take) else {
+            return;
+        };
+        let columns_dirty = self
+            .columns_dirty
+            .try_update_value(std::mem::take)
+            .unwrap_or(false);
+        self.board.with_value(|board| {
+            self.cells.update_value(|cells| {
+                for id in &dirty {
+                    match (board.get(id), cells.get(id)) {
+                        (Some(task), Some(cell)) => {
+                            if cell.with_untracked(|held| held != task) {
+                                cell.set(task.clone());
+                            }
+                        }
+                        (Some(task), None) => {
+                            cells.insert(id.clone(), ArcRwSignal::new(task.clone()));
+                        }
+                        (None, _) => {
+                            cells.remove(id);
                         }
                     }
-                    None => {
-                        cells.insert(task.id.clone(), ArcRwSignal::new(task.clone()));
+                }
+            });
+            if columns_dirty {
+                for status in TaskStatus::ALL {
+                    let ids = board.column(status);
+                    let column = self.columns[col(status)];
+                    if column.with_untracked(|v| v.as_slice() != ids) {
+                        column.set(ids.to_vec());
                     }
+                }
+                if self.len.get_untracked() != board.len() {
+                    self.len.set(board.len());
                 }
             }
         });
-        for status in TaskStatus::ALL {
-            let ids = board.column(status);
-            let column = self.columns[col(status)];
-            if column.with_untracked(|v| v.as_slice() != ids) {
-                column.set(ids.to_vec());
-            }
+    }
+
+    fn mark(&self, id: String, columns: bool) {
+        self.dirty.update_value(|d| {
+            d.insert(id);
+        });
+        if columns {
+            self.columns_dirty.set_value(true);
         }
-        self.len.set(board.len());
+        self.schedule_flush();
+    }
+
+    fn schedule_flush(&self) {
+        if self.flush_scheduled.try_get_value() != Some(false) {
+            return;
+        }
+        self.flush_scheduled.set_value(true);
+        let store = *self;
+        crate::frame::on_next_frame(move || store.flush());
     }
 }
 

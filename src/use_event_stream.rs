@@ -110,7 +110,7 @@ where
             StreamError::Decode(crate::protocol::DecodeError::Malformed {
                 event: "message",
                 message: format!(
-                    "{} (event {:?})",
+                    "{} (event \"{}\")",
                     e,
                     crate::protocol::truncate_for_display(name, 64)
                 ),

@@ -80,6 +80,7 @@ impl UseTaskStream {
 pub fn use_task_stream(url: impl Into<String>, options: TaskStreamOptions) -> UseTaskStream {
     let tasks = TaskStore::new();
     let activity = RwSignal::new(ActivityLog::new(options.activity_capacity));
+    let activity_notify = Rc::new(std::cell::Cell::new(false));
     let stream_options = options.stream.events([
         event_names::SNAPSHOT,
         event_names::TASK,
@@ -101,11 +102,20 @@ pub fn use_task_stream(url: impl Into<String>, options: TaskStreamOptions) -> Us
             true
         }
         TaskEvent::Activity(a) => {
-            let mut added = false;
-            activity.maybe_update(|log| {
-                added = log.push(a);
-                added
-            });
+            // The log is current at once; the feed re-renders at most once per frame.
+            let added = activity
+                .try_update_untracked(|log| log.push(a))
+                .unwrap_or(false);
+            if added && !activity_notify.replace(true) {
+                let pending = activity_notify.clone();
+                crate::frame::on_next_frame(move || {
+                    pending.set(false);
+                    // The frame may come after unmount: notify only a live signal.
+                    if activity.try_with_untracked(|_| ()).is_some() {
+                        activity.notify();
+                    }
+                });
+            }
             added
         }
         // Heartbeat and end are handled by the driver before decoding.

@@ -17,15 +17,15 @@ use crate::chart::AttemptsChart;
 const STREAM_URL: &str = "/api/events";
 
 /// The library's defaults written out, so a reader of the demo sees the policy being shown
-/// off: 1 s, 2 s, 4 s … capped at 30 s, full jitter (each wait is uniform in [0, base]) so a
-/// fleet of tabs spreads its retries, and a connection silent for 45 s counts as dead.
+/// off: 1 s, 2 s, 4 s … capped at 30 s, equal jitter (each wait is uniform in [base/2, base]) so
+/// a fleet of tabs spreads its retries, and a connection silent for 45 s counts as dead.
 fn stream_options() -> TaskStreamOptions {
     TaskStreamOptions::default()
         .backoff(
             Backoff::default()
                 .initial(Duration::from_secs(1))
                 .max_delay(Duration::from_secs(30))
-                .jitter(Jitter::Full),
+                .jitter(Jitter::Equal),
         )
         .stale_after(Some(Duration::from_secs(45)))
 }

@@ -1,0 +1,17 @@
+//! "Run this before the next paint": the batching point for signal updates.
+
+/// Runs `f` before the next animation frame in the browser (so a burst of events costs one
+/// render), and at once elsewhere (SSR and native tests, where nothing paints).
+///
+/// Browsers pause animation frames in hidden tabs; the work then waits until the tab is shown,
+/// which is what a dashboard in a background tab wants.
+pub(crate) fn on_next_frame(f: impl FnOnce() + 'static) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        leptos::prelude::request_animation_frame(f);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        f();
+    }
+}
