@@ -71,5 +71,8 @@ echo "chaos soak: SOAK_SEED=$SOAK_SEED SOAK_SECS=$SOAK_SECS (replay: SOAK_SEED=$
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
 export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 # wasm-pack reads webdriver.json (Chromium flags for running headless as root) from the crate root.
-wasm-pack test --headless --chrome -- --locked \
-  --test browser --test components --test hostile --test soak
+# BROWSER_TESTS overrides the suites to run and WASM_PACK_FLAGS adds wasm-pack flags such as
+# --release (scripts/bench.sh runs tests/bench.rs and a long soak this way).
+# shellcheck disable=SC2086
+wasm-pack test ${WASM_PACK_FLAGS:-} --headless --chrome -- --locked \
+  ${BROWSER_TESTS:---test browser --test components --test hostile --test soak}

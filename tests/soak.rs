@@ -181,13 +181,22 @@ async fn chaos_soak_converges() {
         );
     }
     let stats = stream.stats.get_untracked();
+    let mut kinds = std::collections::BTreeMap::<String, u32>::new();
+    for f in &faults {
+        let kind = f.split(' ').next().unwrap_or("").to_owned();
+        *kinds.entry(kind).or_default() += 1;
+    }
+    // One machine-readable line for the benchmark report (scripts/bench.sh).
     leptos::logging::log!(
-        "soak seed {seed}: {} faults, {} connects, {} resumes, {} events, {} stale ignored",
-        faults.len(),
-        stats.connects,
-        stats.resumes,
-        stats.events,
-        stats.stale_ignored
+        "BENCH {}",
+        json!({
+            "bench": "soak", "seed": seed, "secs": secs, "faults": faults.len(),
+            "by_kind": kinds, "restarts": restarts, "connects": stats.connects,
+            "reconnects": stats.reconnects, "resumes": stats.resumes, "events": stats.events,
+            "stale_ignored": stats.stale_ignored, "decode_errors": stats.decode_errors,
+            "server_attempts": log.len(), "tasks": stream.tasks.snapshot_untracked().len(),
+            "converged": true,
+        })
     );
     assert!(stats.reconnects > 0, "the soak injected no failure {what}");
     owner.cleanup();

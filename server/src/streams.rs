@@ -528,12 +528,31 @@ pub async fn firehose(
             format!("n must be an integer from 1 to {FIREHOSE_MAX}"),
         );
     };
+    // Optional pacing, events per second (for "sustained rate" measurements).
+    let rate = match q.get("rate") {
+        None => None,
+        Some(s) => match s
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|r| (1..=FIREHOSE_MAX).contains(r))
+        {
+            Some(r) => Some(r),
+            None => {
+                req.record(&state, Outcome::BadRequest);
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    format!("rate must be an integer from 1 to {FIREHOSE_MAX} (events per second)"),
+                );
+            }
+        },
+    };
     let admitted = match admit(&state, &req, StreamKind::Firehose) {
         Ok(a) => a,
         Err(resp) => return resp,
     };
     let (tx, rx) = mpsc::channel(BODY_CHANNEL);
-    tokio::spawn(run_firehose(state, tx, admitted, n));
+    tokio::spawn(run_firehose(state, tx, admitted, n, rate));
     sse_response(rx)
 }
 
@@ -542,7 +561,9 @@ async fn run_firehose(
     tx: mpsc::Sender<io::Result<Bytes>>,
     admitted: Admitted,
     n: u64,
+    rate: Option<u64>,
 ) {
+    let started = tokio::time::Instant::now();
     let Admitted {
         guard: _guard,
         mut control,
@@ -605,6 +626,14 @@ async fn run_firehose(
                     state.inner.events_sent.fetch_add(count, Ordering::Relaxed);
                     break;
                 }
+            }
+        }
+        if let Some(rate) = rate {
+            // Pace: event `next - 1` is due at started + (next - 1) / rate.
+            let due = started + Duration::from_secs_f64((next - 1) as f64 / rate as f64);
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep_until(due) => {}
             }
         }
     }

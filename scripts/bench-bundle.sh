@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Bundle-size benchmark: what does `use_task_stream` add to a client-side Leptos app, next to
+# leptos-use's `use_event_source`? Writes a Markdown fragment ("## Bundle size") to <out.md>.
+#
+#   scripts/bench-bundle.sh <out.md>
+#
+# The three apps live in benches/bundle/, a workspace of its own (own Cargo.lock, own target dir)
+# so that leptos-use never enters the library's lockfile. Each app is built on its own (`-p`), so
+# each gets exactly the dependency features it would get as a standalone project. Then:
+# wasm-bindgen --target web, wasm-opt -Oz (npm `binaryen`, pinned in benches/bundle/package-lock.json
+# and installed there by `npm ci` when missing), and raw / gzip -9 / brotli q11 byte counts from
+# Node's zlib. Idempotent; prints nothing on success.
+set -euo pipefail
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 <out.md>" >&2
+  exit 2
+fi
+out="$(realpath -m -- "$1")"
+cd "$(dirname "$0")/.."
+
+BUNDLE=benches/bundle
+TARGET_DIR="$BUNDLE/target"
+WORK="$TARGET_DIR/bench-bundle"
+APPS=(counter counter-task-stream counter-leptos-use)
+# Reproducible flags: nothing from the caller's environment changes what is measured.
+unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS CARGO_TARGET_DIR
+
+die() { echo "bench-bundle: $*" >&2; exit 1; }
+
+lock_version() { # <lockfile> <crate>
+  awk -v n="name = \"$2\"" '$0 == n { getline; sub(/^version = "/, ""); sub(/"$/, ""); print; exit }' "$1"
+}
+
+# --- tools -------------------------------------------------------------------------------------
+rustup target list --installed | grep -qx wasm32-unknown-unknown \
+  || die "rustup target wasm32-unknown-unknown missing (scripts/install-tools.sh adds it)"
+command -v node >/dev/null || die "node not found (Debian: apt-get install nodejs npm)"
+command -v wasm-bindgen >/dev/null || die "wasm-bindgen CLI not found (scripts/install-tools.sh)"
+
+wb_lock="$(lock_version "$BUNDLE/Cargo.lock" wasm-bindgen)"
+wb_cli="$(wasm-bindgen --version | awk '{print $2}')"
+[ "$wb_lock" = "$wb_cli" ] \
+  || die "wasm-bindgen CLI is $wb_cli but $BUNDLE/Cargo.lock has $wb_lock (the two must be equal)"
+
+# Debian's binaryen (108) is too old for current wasm-bindgen output; use the pinned npm build.
+binaryen_want="$(node -p "require('./$BUNDLE/package-lock.json').packages['node_modules/binaryen'].version")"
+binaryen_have="$(node -p "try { require('./$BUNDLE/node_modules/binaryen/package.json').version } catch { '' }")"
+if [ "$binaryen_want" != "$binaryen_have" ]; then
+  (cd "$BUNDLE" && npm ci --silent --no-audit --no-fund) || die "npm ci in $BUNDLE failed"
+fi
+WASM_OPT="$BUNDLE/node_modules/.bin/wasm-opt"
+
+# --- build, bind, optimise ---------------------------------------------------------------------
+for app in "${APPS[@]}"; do
+  cargo build --quiet --locked --release --target wasm32-unknown-unknown \
+    --manifest-path "$BUNDLE/Cargo.toml" --target-dir "$TARGET_DIR" -p "$app"
+  dir="$WORK/$app"
+  rm -rf "$dir"
+  mkdir -p "$dir/bindgen"
+  wasm-bindgen --target web --no-typescript --out-name "$app" --out-dir "$dir/bindgen" \
+    "$TARGET_DIR/wasm32-unknown-unknown/release/$app.wasm"
+  "$WASM_OPT" -Oz "$dir/bindgen/${app}_bg.wasm" -o "$dir/${app}_bg.wasm"
+  cp "$dir/bindgen/$app.js" "$dir/$app.js"
+done
+
+# --- measure and report ------------------------------------------------------------------------
+export BENCH_OUT="$out" BENCH_WORK="$WORK" BENCH_APPS="${APPS[*]}"
+export V_RUSTC="$(rustc --version)"
+export V_WASM_BINDGEN="$wb_cli"
+export V_BINARYEN="$("$WASM_OPT" --version)"
+export V_NODE="$(node --version)"
+export V_LEPTOS="$(lock_version "$BUNDLE/Cargo.lock" leptos)"
+export V_LEPTOS_USE="$(lock_version "$BUNDLE/Cargo.lock" leptos-use)"
+export V_OURS="$(lock_version "$BUNDLE/Cargo.lock" leptos-task-stream)"
+export V_GIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src protocol 2>/dev/null || echo ' (with uncommitted changes)')"
+
+node - <<'JS'
+const fs = require("fs");
+const zlib = require("zlib");
+const env = process.env;
+const gzip = (b) => zlib.gzipSync(b, { level: 9 }).length;
+const brotli = (b) =>
+  zlib.brotliCompressSync(b, {
+    params: {
+      [zlib.constants.BROTLI_PARAM_QUALITY]: zlib.constants.BROTLI_MAX_QUALITY,
+      [zlib.constants.BROTLI_PARAM_LGWIN]: zlib.constants.BROTLI_MAX_WINDOW_BITS,
+      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.length,
+    },
+  }).length;
+
+const apps = env.BENCH_APPS.split(" ");
+const m = {};
+for (const app of apps) {
+  const wasm = fs.readFileSync(`${env.BENCH_WORK}/${app}/${app}_bg.wasm`);
+  const js = fs.readFileSync(`${env.BENCH_WORK}/${app}/${app}.js`);
+  m[app] = {
+    raw: wasm.length, gz: gzip(wasm), br: brotli(wasm),
+    jsRaw: js.length, jsGz: gzip(js), jsBr: brotli(js),
+  };
+  m[app].totalGz = m[app].gz + m[app].jsGz;
+}
+
+const LIMIT = 25_000; // bytes of gzip (1 kB = 1000 bytes)
+const n = (x) => x.toLocaleString("en-US");
+const kb = (x) => (x / 1000).toFixed(1);
+const signed = (x) => (x >= 0 ? "+" : "−") + n(Math.abs(x));
+const base = m["counter"];
+const inc = (app) => ({
+  raw: m[app].raw - base.raw, gz: m[app].gz - base.gz, br: m[app].br - base.br,
+  jsGz: m[app].jsGz - base.jsGz, totalGz: m[app].totalGz - base.totalGz,
+});
+const ours = inc("counter-task-stream");
+const theirs = inc("counter-leptos-use");
+const label = {
+  "counter": "bare counter",
+  "counter-task-stream": "+ `use_task_stream` (this crate)",
+  "counter-leptos-use": "+ leptos-use `use_event_source`",
+};
+
+const goal1 = ours.totalGz <= theirs.totalGz;
+const goal2 = ours.totalGz <= LIMIT;
+const mark = (ok) => (ok ? "**met**" : "**MISSED**");
+
+const L = [];
+L.push("## Bundle size", "");
+L.push(
+  "Release wasm of three tiny client-side (`csr`) apps that differ only in the hook they add to a",
+  "Leptos counter (a button and a count signal): the bare counter; the counter plus",
+  '`use_task_stream("/api/events", TaskStreamOptions::default())` showing its status label and task',
+  "count; the counter plus leptos-use's `use_event_source::<String, FromToStringCodec>(\"/api/events\")`",
+  "showing its ready state and last message. Sources: `benches/bundle/` (own workspace and `Cargo.lock`).",
+  "",
+);
+L.push("How it was measured (`scripts/bench-bundle.sh`):", "");
+L.push(
+  `- toolchain: ${env.V_RUSTC}; wasm-bindgen ${env.V_WASM_BINDGEN}; binaryen ${env.V_BINARYEN.replace(/^wasm-opt /, "")} (npm \`binaryen\`); Node ${env.V_NODE} zlib for compression`,
+  `- crates: leptos ${env.V_LEPTOS} (\`csr\`), leptos-task-stream ${env.V_OURS} (git ${env.V_GIT}), leptos-use ${env.V_LEPTOS_USE} (\`default-features = false\`, \`features = ["use_event_source"]\`)`,
+  "- profile: `opt-level = \"z\"`, `lto = true`, `codegen-units = 1`, `panic = \"abort\"`; no `RUSTFLAGS`; each app built on its own with `cargo build --release --target wasm32-unknown-unknown -p <app>`",
+  "- then `wasm-bindgen --target web --no-typescript`, then `wasm-opt -Oz` on the `_bg.wasm`",
+  "- sizes in bytes: raw; gzip level 9; brotli quality 11, window 24. JS glue is the unminified wasm-bindgen output. 1 kB = 1000 bytes.",
+  "",
+);
+L.push("| app | wasm raw | wasm gzip | wasm brotli | JS glue gzip | wasm + JS gzip |");
+L.push("|---|---:|---:|---:|---:|---:|");
+for (const app of apps) {
+  const r = m[app];
+  L.push(`| ${label[app]} | ${n(r.raw)} | ${n(r.gz)} | ${n(r.br)} | ${n(r.jsGz)} | ${n(r.totalGz)} |`);
+}
+L.push("");
+L.push("Increment over the bare counter:", "");
+L.push("| hook | wasm raw | wasm gzip | wasm brotli | JS glue gzip | wasm + JS gzip |");
+L.push("|---|---:|---:|---:|---:|---:|");
+for (const [name, d] of [["`use_task_stream`", ours], ["leptos-use `use_event_source`", theirs]]) {
+  L.push(`| ${name} | ${signed(d.raw)} | ${signed(d.gz)} | ${signed(d.br)} | ${signed(d.jsGz)} | ${signed(d.totalGz)} |`);
+}
+L.push("");
+L.push("Goals (on the wasm + JS gzip increment):", "");
+L.push(
+  `- no larger than leptos-use's \`use_event_source\`: ${mark(goal1)} — ${kb(ours.totalGz)} kB vs ${kb(theirs.totalGz)} kB` +
+    (goal1 ? "" : ` (${kb(ours.totalGz - theirs.totalGz)} kB over)`),
+  `- at most 25 kB gzip: ${mark(goal2)} — ${kb(ours.totalGz)} kB` +
+    (goal2 ? "" : ` (${kb(ours.totalGz - LIMIT)} kB over)`),
+);
+L.push(
+  "",
+  "The two hooks do not do the same work: `use_task_stream` also brings capped, jittered backoff,",
+  "resume from the last event id, stale-connection detection, typed JSON decoding (serde_json) and",
+  "the task-board store; `use_event_source` reconnects at a fixed interval (3 s by default) and, with",
+  "`FromToStringCodec`, hands back the message text undecoded.",
+);
+fs.writeFileSync(env.BENCH_OUT, L.join("\n") + "\n");
+JS

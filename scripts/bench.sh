@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The benchmark command (not part of the test command; takes several minutes). Regenerates
+# target/bench/benchmarks.md and copies it to docs/benchmarks.md (with docs/storm.svg):
+#   1. reconnect-storm simulation, native, on the crate's real state machine (benches/storm-sim)
+#   2. bundle sizes of a bare counter, + use_task_stream, + leptos-use (scripts/bench-bundle.sh)
+#   3. browser benchmarks in headless Chromium, release build (tests/bench.rs): ingest
+#      throughput vs a bare EventSource, a real-browser storm vs naive clients, connections per
+#      origin, memory over 1,000 mount cycles
+#   4. a long chaos soak (tests/soak.rs, SOAK_SECS, default 180 s) with its figures
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=target/bench
+mkdir -p "$out"
+step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
+
+scripts/install-tools.sh
+
+step "reconnect-storm simulation"
+cargo run --release --locked -p storm-sim -- --out "$out/storm.md" --svg docs/storm.svg
+
+step "bundle sizes"
+scripts/bench-bundle.sh "$out/bundle.md"
+
+step "browser benchmarks (release build)"
+WASM_PACK_FLAGS=--release BROWSER_TESTS="--test bench -- --nocapture" \
+  scripts/browser-tests.sh 2>&1 | tee "$out/browser.log"
+
+step "long chaos soak"
+SOAK_SECS="${SOAK_SECS:-180}" BROWSER_TESTS="--test soak -- --nocapture" \
+  scripts/browser-tests.sh 2>&1 | tee "$out/soak.log"
+
+step "report"
+python3 scripts/bench_report.py "$out" >"$out/benchmarks.md"
+cp "$out/benchmarks.md" docs/benchmarks.md
+echo "wrote docs/benchmarks.md"
