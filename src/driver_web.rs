@@ -21,20 +21,12 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{EventSource, EventSourceInit, MessageEvent};
 
-use super::{Decoder, Sink, StreamMessage};
+use super::{Decoder, Signals, Sink, StreamMessage};
 use crate::backoff::JitterRng;
 use crate::error::{StreamError, StreamStats};
 use crate::machine::{Command, ConnId, ConnectionMachine, Input, MachineConfig, TimerId};
 use crate::options::EventStreamOptions;
 use crate::status::{CloseReason, ConnectionStatus};
-
-#[derive(Clone, Copy)]
-pub(crate) struct Signals {
-    pub status: RwSignal<ConnectionStatus>,
-    pub last_error: RwSignal<Option<StreamError>>,
-    pub stats: RwSignal<StreamStats>,
-    pub last_event_id: RwSignal<Option<String>>,
-}
 
 /// A handle that feeds inputs to a running driver (weak: it never keeps the driver alive).
 #[derive(Clone)]

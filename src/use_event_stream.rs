@@ -55,6 +55,15 @@ impl UseEventStream {
     }
 }
 
+/// The signals a driver writes (one set per stream, owned by the hook's owner).
+#[derive(Clone, Copy)]
+pub(crate) struct Signals {
+    pub status: RwSignal<ConnectionStatus>,
+    pub last_error: RwSignal<Option<StreamError>>,
+    pub stats: RwSignal<StreamStats>,
+    pub last_event_id: RwSignal<Option<String>>,
+}
+
 /// Decodes `(event name, data)` into a message, for [`use_stream_with`].
 pub(crate) type Decoder<T> = Rc<dyn Fn(&str, &str) -> Result<T, StreamError>>;
 /// Receives decoded messages; returns `false` when the message was stale and ignored.
@@ -138,7 +147,7 @@ pub(crate) fn use_stream_with<T: 'static>(
             reason: CloseReason::NotStarted,
         }
     };
-    let signals = driver::Signals {
+    let signals = Signals {
         status: RwSignal::new(initial),
         last_error: RwSignal::new(None),
         stats: RwSignal::new(StreamStats::default()),
@@ -158,14 +167,6 @@ pub(crate) fn use_stream_with<T: 'static>(
 mod driver {
     //! Native / SSR stand-in: opens nothing, never panics.
     use super::*;
-
-    #[derive(Clone, Copy)]
-    pub(crate) struct Signals {
-        pub status: RwSignal<ConnectionStatus>,
-        pub last_error: RwSignal<Option<StreamError>>,
-        pub stats: RwSignal<StreamStats>,
-        pub last_event_id: RwSignal<Option<String>>,
-    }
 
     #[derive(Clone)]
     pub(crate) struct Control;

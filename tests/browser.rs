@@ -53,48 +53,15 @@ impl Mounted {
         wait_until("Connected", 10_000, || self.status().is_connected()).await;
     }
 
-    /// Waits until the board equals the server's `/api/state` exactly (every id, status and
-    /// version), compared at the same event id so the check cannot pass by luck.
+    /// Waits until the board equals the server's `/api/state` exactly.
     async fn wait_converged(&self) {
-        let start = js_sys::Date::now();
-        loop {
-            let state = fetch_json("GET", "/api/state", None).await;
-            let head = state["last_event_id"].as_u64().map(|h| h.to_string());
-            let ours = self.stream.stream.last_event_id.get_untracked();
-            if head.is_some() && ours == head {
-                let server: Vec<(String, String, u64)> = state["tasks"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|t| {
-                        (
-                            t["id"].as_str().unwrap().to_owned(),
-                            t["status"].as_str().unwrap().to_owned(),
-                            t["version"].as_u64().unwrap(),
-                        )
-                    })
-                    .collect();
-                let mut board: Vec<(String, String, u64)> = self
-                    .stream
-                    .tasks
-                    .snapshot_untracked()
-                    .into_iter()
-                    .map(|t| (t.id, t.status.as_str().to_owned(), t.version))
-                    .collect();
-                board.sort();
-                let mut server = server;
-                server.sort();
-                assert_eq!(
-                    board, server,
-                    "board differs from /api/state at id {head:?}"
-                );
-                return;
-            }
-            if js_sys::Date::now() - start > 15_000.0 {
-                panic!("board never caught up with the server (ours {ours:?}, server {head:?})");
-            }
-            sleep(25).await;
-        }
+        wait_converged(
+            self.stream.tasks,
+            self.stream.stream.last_event_id,
+            15_000.0,
+            "",
+        )
+        .await;
     }
 
     fn unmount(self) -> String {

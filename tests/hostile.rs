@@ -240,18 +240,7 @@ async fn an_id_that_goes_backwards_cannot_lose_or_keep_ghost_state() {
     let log = attempts(&h.client).await;
     assert_eq!(log.last().unwrap().2.as_deref(), Some("1"));
     // Converged: same head id, same tasks as the server.
-    let start = js_sys::Date::now();
-    loop {
-        let state = fetch_json("GET", "/api/state", None).await;
-        let head = state["last_event_id"].as_u64().map(|h| h.to_string());
-        if head == h.stream.stream.last_event_id.get_untracked() {
-            let server = state["tasks"].as_array().unwrap().len();
-            assert_eq!(h.stream.tasks.snapshot_untracked().len(), server);
-            break;
-        }
-        assert!(js_sys::Date::now() - start < 10_000.0, "never converged");
-        sleep(25).await;
-    }
+    wait_converged(h.stream.tasks, h.stream.stream.last_event_id, 10_000.0, "").await;
 }
 
 #[wasm_bindgen_test]

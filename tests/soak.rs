@@ -125,41 +125,7 @@ async fn chaos_soak_converges() {
     .await;
 
     // Converged: same head id and exactly the server's tasks (id, status, version).
-    let t0 = js_sys::Date::now();
-    loop {
-        let state = fetch_json("GET", "/api/state", None).await;
-        let head = state["last_event_id"].as_u64().map(|h| h.to_string());
-        if head.is_some() && head == stream.stream.last_event_id.get_untracked() {
-            let mut server: Vec<(String, String, u64)> = state["tasks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| {
-                    (
-                        t["id"].as_str().unwrap().to_owned(),
-                        t["status"].as_str().unwrap().to_owned(),
-                        t["version"].as_u64().unwrap(),
-                    )
-                })
-                .collect();
-            let mut board: Vec<(String, String, u64)> = stream
-                .tasks
-                .snapshot_untracked()
-                .into_iter()
-                .map(|t| (t.id, t.status.as_str().to_owned(), t.version))
-                .collect();
-            server.sort();
-            board.sort();
-            assert_eq!(board, server, "{what}");
-            break;
-        }
-        assert!(
-            js_sys::Date::now() - t0 < 20_000.0,
-            "never converged (ours {:?}, server {head:?}) {what}",
-            stream.stream.last_event_id.get_untracked()
-        );
-        sleep(25).await;
-    }
+    wait_converged(stream.tasks, stream.stream.last_event_id, 20_000.0, &what).await;
 
     let ids: Vec<String> = stream
         .activity

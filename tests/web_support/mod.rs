@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use gloo_timers::future::TimeoutFuture;
-use leptos::prelude::AnyView;
-use leptos_task_stream::{Backoff, Jitter, TaskStreamOptions, STYLESHEET};
+use leptos::prelude::{AnyView, GetUntracked, Signal};
+use leptos_task_stream::{Backoff, Jitter, TaskStore, TaskStreamOptions, STYLESHEET};
 use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -244,4 +244,55 @@ pub fn activity(id: &str, level: &str, message: &str) -> serde_json::Value {
 pub async fn wait_for(m: &Mount, selector: &str) -> web_sys::Element {
     wait_until(selector, 5_000, || m.find(selector).is_some()).await;
     m.find(selector).unwrap()
+}
+
+/// Waits until the board equals the server's `/api/state` exactly (every id, status and
+/// version), compared at the same event id so that the check cannot pass by luck. `context` is
+/// added to the failure messages (e.g. a soak seed).
+pub async fn wait_converged(
+    tasks: TaskStore,
+    last_event_id: Signal<Option<String>>,
+    timeout_ms: f64,
+    context: &str,
+) {
+    let start = js_sys::Date::now();
+    loop {
+        let state = fetch_json("GET", "/api/state", None).await;
+        let head = state["last_event_id"].as_u64().map(|h| h.to_string());
+        let ours = last_event_id.get_untracked();
+        if head.is_some() && ours == head {
+            let mut server: Vec<(String, String, u64)> = state["tasks"]
+                .as_array()
+                .map(|tasks| {
+                    tasks
+                        .iter()
+                        .map(|t| {
+                            (
+                                t["id"].as_str().unwrap_or_default().to_owned(),
+                                t["status"].as_str().unwrap_or_default().to_owned(),
+                                t["version"].as_u64().unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut board: Vec<(String, String, u64)> = tasks
+                .snapshot_untracked()
+                .into_iter()
+                .map(|t| (t.id, t.status.as_str().to_owned(), t.version))
+                .collect();
+            server.sort();
+            board.sort();
+            assert_eq!(
+                board, server,
+                "board differs from /api/state at id {head:?} {context}"
+            );
+            return;
+        }
+        assert!(
+            js_sys::Date::now() - start < timeout_ms,
+            "board never caught up with the server (ours {ours:?}, server {head:?}) {context}"
+        );
+        sleep(25).await;
+    }
 }
