@@ -106,7 +106,9 @@ struct Driver<T: 'static> {
     queue: RefCell<VecDeque<Input>>,
     busy: Cell<bool>,
     disposed: Cell<bool>,
-    stats_notify: Cell<bool>,
+    frame_scheduled: Cell<bool>,
+    stats_dirty: Cell<bool>,
+    id_dirty: Cell<bool>,
 }
 
 fn random_seed() -> u64 {
@@ -170,7 +172,9 @@ pub(crate) fn start<T: 'static>(
         queue: RefCell::new(VecDeque::new()),
         busy: Cell::new(false),
         disposed: Cell::new(false),
-        stats_notify: Cell::new(false),
+        frame_scheduled: Cell::new(false),
+        stats_dirty: Cell::new(false),
+        id_dirty: Cell::new(false),
     });
     driver.listen_to_window(pause_when_hidden);
     if pause_when_hidden && document_hidden() {
@@ -324,22 +328,40 @@ impl<T: 'static> Driver<T> {
         });
     }
 
-    /// Counts into the stats signal at once (untracked reads are current) and notifies its
-    /// subscribers at most once per animation frame: at 100,000 events/s a per-event
-    /// notification would re-render every counter on every event.
+    /// Counts into the stats signal at once (untracked reads are current); subscribers hear of
+    /// it at most once per animation frame.
     fn update_stats(&self, f: impl FnOnce(&mut StreamStats)) {
         self.signals.stats.update_untracked(f);
-        if !self.stats_notify.replace(true) {
-            let weak = self.weak();
-            crate::frame::on_next_frame(move || {
-                if let Some(d) = weak.upgrade() {
-                    d.stats_notify.set(false);
-                    if !d.disposed.get() {
-                        d.signals.stats.notify();
-                    }
-                }
-            });
+        self.publish_next_frame(true, false);
+    }
+
+    /// Notifies the subscribers of the stats and last-event-id signals, whose values were
+    /// updated untracked, before the next frame: at 100,000 events/s a notification per event
+    /// would re-run every dependent view on every event.
+    fn publish_next_frame(&self, stats: bool, id: bool) {
+        if stats {
+            self.stats_dirty.set(true);
         }
+        if id {
+            self.id_dirty.set(true);
+        }
+        if self.frame_scheduled.replace(true) {
+            return;
+        }
+        let weak = self.weak();
+        crate::frame::on_next_frame(move || {
+            let Some(d) = weak.upgrade() else { return };
+            d.frame_scheduled.set(false);
+            if d.disposed.get() {
+                return;
+            }
+            if d.stats_dirty.replace(false) {
+                d.signals.stats.notify();
+            }
+            if d.id_dirty.replace(false) {
+                d.signals.last_event_id.notify();
+            }
+        });
     }
 
     fn open(&self, conn: ConnId, last_event_id: Option<String>, attempt: u32) {
@@ -445,14 +467,22 @@ impl<T: 'static> Driver<T> {
         if self.disposed.get() || self.state.borrow().machine.current_conn() != Some(conn) {
             return;
         }
-        let id = ev.last_event_id();
-        let id = (!id.is_empty()).then_some(id);
-        if id != self.signals.last_event_id.get_untracked() {
-            self.signals.last_event_id.set(id.clone());
+        let raw = ev.last_event_id();
+        // Compared in place, not cloned out of the signal: this runs for every event.
+        let changed = self
+            .signals
+            .last_event_id
+            .with_untracked(|held| held.as_deref().unwrap_or("") != raw);
+        let id = (!raw.is_empty()).then(|| raw.clone());
+        if changed {
+            self.signals
+                .last_event_id
+                .update_untracked(|held| held.clone_from(&id));
+            self.publish_next_frame(false, true);
         }
         self.dispatch(Input::Event {
             conn,
-            id: Some(id.clone().unwrap_or_default()),
+            id: Some(raw),
         });
         let is = |opt: &Option<String>| opt.as_deref() == Some(name);
         if is(&self.options.heartbeat_event) {

@@ -137,11 +137,13 @@ pub fn markdown(scn: &Scenario, rows: &[Row], advice: &str) -> String {
         max = scn.max_ms as f64 / 1e3,
         seed = scn.seed,
     );
+    let default_jitter = leptos_task_stream::Backoff::default().jitter_mode();
     let _ = writeln!(
         md,
         "The *ours* rows drive the crate's real `ConnectionMachine` and `Backoff`: 1 s initial \
          delay, ×2, cap C = 30 s, no attempt limit, each jitter mode in turn; \
-         `Backoff::default()` is full jitter, so its row repeats *ours, full*. The baselines are \
+         `Backoff::default()` is {default_jitter} jitter, so its row repeats *ours, \
+         {default_jitter}*. The baselines are \
          modelled directly: *naive* reopens the moment an attempt fails; *EventSource* is the \
          browser's own retry, a fixed 3 s after each network error, forever; *leptos-use* is \
          `use_event_source` with its defaults, 3 s fixed and `ReconnectLimit::Limited(3)`, which \
