@@ -244,8 +244,8 @@ impl<T: 'static> Driver<T> {
             Command::OpenTransport {
                 conn,
                 last_event_id,
-                attempt,
-            } => self.open(conn, last_event_id, attempt),
+                ..
+            } => self.open(conn, last_event_id),
             Command::CloseTransport { conn } => {
                 let taken = {
                     let mut st = self.state.borrow_mut();
@@ -364,7 +364,7 @@ impl<T: 'static> Driver<T> {
         });
     }
 
-    fn open(&self, conn: ConnId, last_event_id: Option<String>, attempt: u32) {
+    fn open(&self, conn: ConnId, last_event_id: Option<String>) {
         let url = match (&self.options.resume, &last_event_id) {
             (Some(param), Some(id)) => crate::url::with_query_param(&self.url, param, id),
             _ => self.url.clone(),
@@ -460,7 +460,6 @@ impl<T: 'static> Driver<T> {
                 }
             }
         });
-        let _ = attempt;
     }
 
     fn on_event(&self, conn: ConnId, name: &str, ev: &MessageEvent) {
