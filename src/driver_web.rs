@@ -1,11 +1,13 @@
-//! The browser driver: executes the state machine's commands with `EventSource`, `gloo-timers`
-//! and window events, and writes the hook's signals.
+//! The browser driver: executes the state machine's commands with `EventSource` or `fetch`,
+//! `gloo-timers` and window events, and writes the hook's signals.
 //!
 //! Ownership rules (see `shared/PITFALLS.md` for the faults they avoid):
 //! * every JS closure is owned by the connection or listener it belongs to and dropped with it —
 //!   never `forget()`-ed; drops that could happen inside the closure's own invocation are
 //!   deferred to a microtask;
 //! * the browser's own 3 s retry never runs: on `error` the `EventSource` is closed at once;
+//! * a fetch is aborted (`AbortController`) when its connection closes; its reading task holds
+//!   only a weak reference to the driver and stops at the next chunk once it is not current;
 //! * exactly one path schedules a reconnect (the machine), with at most one timer pending;
 //! * cleanup is registered on the hook's owner, and after it nothing touches a signal.
 
@@ -18,15 +20,23 @@ use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-use web_sys::{EventSource, EventSourceInit, MessageEvent};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    AbortController, EventSource, EventSourceInit, Headers, MessageEvent, ReadableStream,
+    ReadableStreamDefaultReader, Request, RequestCache, RequestCredentials, RequestInit, Response,
+};
 
 use super::{Decoder, Signals, Sink, StreamMessage};
 use crate::backoff::JitterRng;
 use crate::error::{StreamError, StreamStats};
-use crate::machine::{Command, ConnId, ConnectionMachine, Input, MachineConfig, TimerId};
+use crate::machine::{
+    Command, ConnId, ConnectionMachine, Input, MachineConfig, RefreshId, TimerId,
+};
 use crate::options::EventStreamOptions;
+use crate::sse::{SseItem, SseParser};
 use crate::status::{CloseReason, ConnectionStatus};
+use crate::transport::{FetchOptions, Transport};
 
 /// A handle that feeds inputs to a running driver (weak: it never keeps the driver alive).
 #[derive(Clone)]
@@ -46,23 +56,43 @@ trait Dispatch {
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
 
-/// One open `EventSource` and the closures registered on it.
+/// One open transport.
 struct Connection {
     id: ConnId,
-    source: EventSource,
-    listeners: Vec<(String, Listener)>,
+    handle: Handle,
+}
+
+enum Handle {
+    /// An `EventSource` and the closures registered on it.
+    EventSource {
+        source: EventSource,
+        listeners: Vec<(String, Listener)>,
+    },
+    /// A fetch whose reading task runs on its own (see [`read_fetch`]); aborting it ends both.
+    Fetch { abort: AbortController },
 }
 
 impl Connection {
     fn close(self) {
-        self.source.close();
-        for (name, cb) in &self.listeners {
-            let _ = self
-                .source
-                .remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
+        match &self.handle {
+            Handle::EventSource { source, listeners } => {
+                source.close();
+                for (name, cb) in listeners {
+                    let _ = source
+                        .remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
+                }
+            }
+            Handle::Fetch { abort } => abort.abort(),
         }
         defer_drop(self);
     }
+}
+
+/// A browser exception as text.
+fn js_message(e: &JsValue) -> Option<String> {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
 }
 
 /// A listener registered on `window` or `document`.
@@ -137,9 +167,12 @@ pub(crate) fn start<T: 'static>(
     sink: Sink<T>,
     signals: Signals,
 ) -> Option<Control> {
+    let refresh = matches!(&options.transport, Transport::Fetch(f) if f.refreshes_credentials());
     let config = MachineConfig::new(options.backoff.clone())
         .stale_after(options.stale_after)
-        .online_jitter(options.online_jitter);
+        .online_jitter(options.online_jitter)
+        .max_retry_after(options.max_retry_after)
+        .refresh_credentials(refresh);
     let machine = match ConnectionMachine::new(config, JitterRng::from_seed(random_seed())) {
         Ok(m) => m.with_online(navigator_online()),
         Err(e) => {
@@ -281,6 +314,7 @@ impl<T: 'static> Driver<T> {
                     st.stale = None;
                 }
             }
+            Command::RefreshCredentials { refresh } => self.refresh_credentials(refresh),
             Command::PublishStatus(status) => {
                 leptos::logging::debug_warn!("leptos-task-stream: {} -> {}", self.url, status);
                 self.signals.status.set(status);
@@ -365,7 +399,43 @@ impl<T: 'static> Driver<T> {
     }
 
     fn open(&self, conn: ConnId, last_event_id: Option<String>) {
-        let url = match (&self.options.resume, &last_event_id) {
+        let handle = match &self.options.transport {
+            Transport::Fetch(fetch) => self.open_fetch(conn, last_event_id.as_deref(), fetch),
+            _ => self.open_event_source(conn, last_event_id.as_deref()),
+        };
+        let Some(handle) = handle else { return };
+        let previous = self
+            .state
+            .borrow_mut()
+            .conn
+            .replace(Connection { id: conn, handle });
+        if let Some(p) = previous {
+            // Unreachable by the machine's invariant (it closes before it opens); kept safe.
+            p.close();
+        }
+        self.update_stats(|s| {
+            s.connects += 1;
+            if s.connects > 1 {
+                s.reconnects += 1;
+                if last_event_id.is_some() {
+                    s.resumes += 1;
+                }
+            }
+        });
+    }
+
+    /// The browser refused to create the transport: report it and stop (retrying the same
+    /// request cannot succeed; `reconnect()` tries again).
+    fn refused(&self, url: String, message: String) {
+        leptos::logging::error!("leptos-task-stream: cannot open {url}: {message}");
+        self.signals
+            .last_error
+            .set(Some(StreamError::InvalidUrl { url, message }));
+        self.dispatch(Input::Close);
+    }
+
+    fn open_event_source(&self, conn: ConnId, last_event_id: Option<&str>) -> Option<Handle> {
+        let url = match (&self.options.resume, last_event_id) {
             (Some(param), Some(id)) => crate::url::with_query_param(&self.url, param, id),
             _ => self.url.clone(),
         };
@@ -374,18 +444,10 @@ impl<T: 'static> Driver<T> {
         let source = match EventSource::new_with_event_source_init_dict(&url, &init) {
             Ok(s) => s,
             Err(e) => {
-                let message = e
-                    .dyn_ref::<js_sys::Error>()
-                    .map(|e| String::from(e.message()))
-                    .or_else(|| e.as_string())
+                let message = js_message(&e)
                     .unwrap_or_else(|| "the browser refused to create the EventSource".into());
-                leptos::logging::error!("leptos-task-stream: cannot open {url}: {message}");
-                self.signals
-                    .last_error
-                    .set(Some(StreamError::InvalidUrl { url, message }));
-                // A URL the browser cannot parse will never work: stop instead of retrying.
-                self.dispatch(Input::Close);
-                return;
+                self.refused(url, message);
+                return None;
             }
         };
         let mut listeners = Vec::new();
@@ -415,7 +477,27 @@ impl<T: 'static> Driver<T> {
                 }
             }),
         );
-        // A handful of names: a linear de-duplication (a sort would add code to every app).
+        for name in self.listened_names() {
+            let weak = self.weak();
+            let event_name = name.clone();
+            add(
+                &name,
+                Closure::new(move |ev: web_sys::Event| {
+                    if let Some(d) = weak.upgrade() {
+                        if let Some(msg) = ev.dyn_ref::<MessageEvent>() {
+                            let data = msg.data().as_string().unwrap_or_default();
+                            d.on_event(conn, &event_name, msg.last_event_id(), data);
+                        }
+                    }
+                }),
+            );
+        }
+        Some(Handle::EventSource { source, listeners })
+    }
+
+    /// Every event name delivered: the configured ones, the heartbeat and the end event. A
+    /// handful of names: a linear de-duplication (a sort would add code to every app).
+    fn listened_names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for name in self
             .options
@@ -428,45 +510,155 @@ impl<T: 'static> Driver<T> {
                 names.push(name.clone());
             }
         }
-        for name in names {
-            let weak = self.weak();
-            let event_name = name.clone();
-            add(
-                &name,
-                Closure::new(move |ev: web_sys::Event| {
-                    if let Some(d) = weak.upgrade() {
-                        if let Some(msg) = ev.dyn_ref::<MessageEvent>() {
-                            d.on_event(conn, &event_name, msg);
-                        }
+        names
+    }
+
+    fn open_fetch(
+        &self,
+        conn: ConnId,
+        last_event_id: Option<&str>,
+        fetch: &FetchOptions,
+    ) -> Option<Handle> {
+        let url = self.url.clone();
+        let Some(window) = web_sys::window() else {
+            self.refused(url, "fetch needs a browser window".into());
+            return None;
+        };
+        let built = (|| -> Result<(Request, AbortController), JsValue> {
+            let headers = Headers::new()?;
+            headers.set("Accept", "text/event-stream")?;
+            headers.set("Cache-Control", "no-cache")?;
+            for (name, value) in fetch.request_headers() {
+                headers.append(&name, &value)?;
+            }
+            if let (Some(_), Some(id)) = (&self.options.resume, last_event_id) {
+                headers.set("Last-Event-ID", id)?;
+            }
+            let abort = AbortController::new()?;
+            let init = RequestInit::new();
+            init.set_method(fetch.request_method());
+            init.set_headers(&headers);
+            if let Some(body) = fetch.request_body() {
+                init.set_body(&JsValue::from_str(body));
+            }
+            init.set_signal(Some(&abort.signal()));
+            init.set_cache(RequestCache::NoStore);
+            init.set_credentials(if self.options.with_credentials {
+                RequestCredentials::Include
+            } else {
+                RequestCredentials::SameOrigin
+            });
+            Ok((Request::new_with_str_and_init(&url, &init)?, abort))
+        })();
+        let (request, abort) = match built {
+            Ok(r) => r,
+            Err(e) => {
+                let message = js_message(&e)
+                    .unwrap_or_else(|| "the browser refused to build the request".into());
+                self.refused(url, message);
+                return None;
+            }
+        };
+        let response = window.fetch_with_request(&request);
+        let parser = SseParser::with_max_event_bytes(self.options.max_event_bytes)
+            .with_last_event_id(last_event_id.unwrap_or_default());
+        wasm_bindgen_futures::spawn_local(read_fetch(self.weak(), conn, response, parser));
+        Some(Handle::Fetch { abort })
+    }
+
+    /// `true` while `conn` is the transport the machine listens to.
+    fn is_current(&self, conn: ConnId) -> bool {
+        !self.disposed.get() && self.state.borrow().machine.current_conn() == Some(conn)
+    }
+
+    /// A fetch response's head arrived: open, or tell the machine why not. Returns the body
+    /// reader when the response is a stream.
+    fn on_response(
+        &self,
+        conn: ConnId,
+        response: &Response,
+    ) -> Option<ReadableStreamDefaultReader> {
+        let status = response.status();
+        let header = |name: &str| response.headers().get(name).ok().flatten();
+        if !response.ok() || status == 204 || status == 205 {
+            let retry_after = header("retry-after")
+                .and_then(|v| crate::http::parse_retry_after(&v, js_sys::Date::now() as u64));
+            self.dispatch(Input::HttpStatus {
+                conn,
+                status,
+                retry_after,
+            });
+            return None;
+        }
+        let content_type = header("content-type").unwrap_or_default();
+        if !crate::http::is_event_stream(&content_type) {
+            self.dispatch(Input::NotAStream { conn, content_type });
+            return None;
+        }
+        let Some(body) = response.body() else {
+            self.dispatch(Input::TransportFailed { conn });
+            return None;
+        };
+        self.dispatch(Input::TransportOpened { conn });
+        Some(ReadableStream::get_reader(&body).unchecked_into())
+    }
+
+    /// Feeds one chunk of the body to the parser and delivers what it yields. Returns `false`
+    /// once `conn` is no longer current (an `end` event, a callback that closed the stream).
+    fn on_chunk(&self, conn: ConnId, parser: &mut SseParser, chunk: &[u8]) -> bool {
+        let mut items = Vec::new();
+        parser.feed_into(chunk, &mut items);
+        let names = self.listened_names();
+        for item in items {
+            if !self.is_current(conn) {
+                return false;
+            }
+            match item {
+                Ok(SseItem::Event(e)) => {
+                    // As with `EventSource`, names nobody listens to are not delivered.
+                    if names.contains(&e.event) {
+                        self.on_event(conn, &e.event, e.id, e.data);
                     }
-                }),
-            );
-        }
-        let previous = self.state.borrow_mut().conn.replace(Connection {
-            id: conn,
-            source,
-            listeners,
-        });
-        if let Some(p) = previous {
-            // Unreachable by the machine's invariant (it closes before it opens); kept safe.
-            p.close();
-        }
-        self.update_stats(|s| {
-            s.connects += 1;
-            if s.connects > 1 {
-                s.reconnects += 1;
-                if last_event_id.is_some() {
-                    s.resumes += 1;
                 }
+                Ok(SseItem::Retry(delay)) => self.dispatch(Input::RetryHint { conn, delay }),
+                Err(e) => {
+                    self.update_stats(|s| s.decode_errors += 1);
+                    leptos::logging::warn!("leptos-task-stream: {}: {e}", self.url);
+                    self.signals.last_error.set(Some(StreamError::Stream(e)));
+                }
+                // `SseItem` is non-exhaustive; nothing else exists today.
+                #[allow(unreachable_patterns)]
+                Ok(_) => {}
+            }
+        }
+        self.is_current(conn)
+    }
+
+    fn refresh_credentials(&self, refresh: RefreshId) {
+        let future = match &self.options.transport {
+            Transport::Fetch(fetch) => fetch.refresh(),
+            _ => None,
+        };
+        let Some(future) = future else {
+            self.dispatch(Input::CredentialsRefreshed { refresh, ok: false });
+            return;
+        };
+        let weak = self.weak();
+        wasm_bindgen_futures::spawn_local(async move {
+            let ok = future.await;
+            if let Some(d) = weak.upgrade() {
+                d.dispatch(Input::CredentialsRefreshed { refresh, ok });
             }
         });
     }
 
-    fn on_event(&self, conn: ConnId, name: &str, ev: &MessageEvent) {
-        if self.disposed.get() || self.state.borrow().machine.current_conn() != Some(conn) {
+    /// One event from either transport: `raw_id` is the stream's last event id (empty when
+    /// none), `data` the joined `data:` lines.
+    fn on_event(&self, conn: ConnId, name: &str, raw_id: String, data: String) {
+        if !self.is_current(conn) {
             return;
         }
-        let raw = ev.last_event_id();
+        let raw = raw_id;
         // Compared in place, not cloned out of the signal: this runs for every event.
         let changed = self
             .signals
@@ -491,7 +683,6 @@ impl<T: 'static> Driver<T> {
             });
             return;
         }
-        let data = ev.data().as_string().unwrap_or_default();
         if is(&self.options.end_event) {
             self.update_stats(|s| s.events += 1);
             let reason = serde_json::from_str::<crate::protocol::End>(&data)
@@ -614,5 +805,78 @@ impl<T: 'static> Driver<T> {
         drop(stale);
         let listeners = std::mem::take(&mut *self.window_listeners.borrow_mut());
         defer_drop(listeners);
+    }
+}
+
+/// Reads one fetch: waits for the response head, then streams its body through `parser` until
+/// the body ends, fails, or the connection stops being current (closed, aborted, replaced,
+/// driver dropped). Holds the driver only between awaits, never across one.
+async fn read_fetch<T: 'static>(
+    weak: Weak<Driver<T>>,
+    conn: ConnId,
+    response: js_sys::Promise,
+    mut parser: SseParser,
+) {
+    let response = JsFuture::from(response).await;
+    let reader = {
+        let Some(d) = weak.upgrade() else { return };
+        if !d.is_current(conn) {
+            return;
+        }
+        match response {
+            Ok(r) => match r.dyn_into::<Response>() {
+                Ok(r) => d.on_response(conn, &r),
+                Err(_) => {
+                    d.dispatch(Input::TransportFailed { conn });
+                    None
+                }
+            },
+            Err(e) => {
+                // A network error, CORS refusal or DNS failure: fetch does not say which.
+                leptos::logging::debug_warn!(
+                    "leptos-task-stream: {}: fetch failed: {}",
+                    d.url,
+                    js_message(&e).unwrap_or_default()
+                );
+                d.dispatch(Input::TransportFailed { conn });
+                None
+            }
+        }
+    };
+    let Some(reader) = reader else { return };
+    loop {
+        let chunk = JsFuture::from(reader.read()).await;
+        let Some(d) = weak.upgrade() else {
+            let _ = reader.cancel();
+            return;
+        };
+        if !d.is_current(conn) {
+            let _ = reader.cancel();
+            return;
+        }
+        let Ok(chunk) = chunk else {
+            d.dispatch(Input::TransportFailed { conn });
+            return;
+        };
+        let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done"))
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
+        if done {
+            // The server closed the body: an unterminated last event is discarded, and the
+            // machine reconnects as `EventSource` would.
+            parser.end_of_stream();
+            d.dispatch(Input::TransportFailed { conn });
+            return;
+        }
+        let bytes = js_sys::Reflect::get(&chunk, &JsValue::from_str("value"))
+            .ok()
+            .and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
+            .map(|a| a.to_vec())
+            .unwrap_or_default();
+        if !d.on_chunk(conn, &mut parser, &bytes) {
+            let _ = reader.cancel();
+            return;
+        }
     }
 }

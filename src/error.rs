@@ -3,6 +3,7 @@
 use crate::backoff::BackoffError;
 use crate::machine::ConnectionError;
 use crate::protocol::DecodeError;
+use crate::sse::SseError;
 
 /// Something went wrong with the stream. Shown to people through `last_error`; none of these
 /// stops the stream except [`StreamError::InvalidOptions`] and [`StreamError::InvalidUrl`].
@@ -22,10 +23,17 @@ pub enum StreamError {
         /// The configured limit.
         limit: usize,
     },
+    /// Part of the byte stream was dropped by the SSE parser ([`Transport::Fetch`] only; the
+    /// browser's `EventSource` drops such input silently).
+    ///
+    /// [`Transport::Fetch`]: crate::Transport::Fetch
+    #[error("bad stream: {0}")]
+    Stream(#[from] SseError),
     /// The connection was lost, went silent, or the retries were exhausted.
     #[error("{0}")]
     Connection(#[from] ConnectionError),
-    /// The browser refused to create the transport (e.g. a malformed URL).
+    /// The browser refused to create the transport (e.g. a malformed URL, or for
+    /// [`Transport::Fetch`](crate::Transport::Fetch) an invalid header name or value).
     #[error("cannot open {url}: {message}")]
     InvalidUrl {
         /// The URL.
@@ -41,7 +49,10 @@ pub enum StreamError {
 impl StreamError {
     /// `true` for errors about the payload (decode, size), as opposed to the connection.
     pub fn is_data_error(&self) -> bool {
-        matches!(self, StreamError::Decode(_) | StreamError::TooLarge { .. })
+        matches!(
+            self,
+            StreamError::Decode(_) | StreamError::TooLarge { .. } | StreamError::Stream(_)
+        )
     }
 }
 

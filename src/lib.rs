@@ -146,12 +146,14 @@ mod clock;
 mod components;
 mod error;
 mod frame;
+pub mod http;
 pub mod machine;
 mod options;
 pub mod sse;
 pub mod status;
 mod task_store;
 pub mod time;
+mod transport;
 pub mod url;
 mod use_event_stream;
 mod use_task_stream;
@@ -165,8 +167,8 @@ pub use components::{
 };
 pub use error::{StreamError, StreamStats};
 pub use machine::{
-    Command, ConnId, ConnectionError, ConnectionMachine, Input, MachineConfig, TimerId,
-    DEFAULT_ONLINE_JITTER,
+    Command, ConnId, ConnectionError, ConnectionMachine, Input, MachineConfig, RefreshId, TimerId,
+    DEFAULT_MAX_RETRY_AFTER, DEFAULT_ONLINE_JITTER, MIN_SERVER_RETRY,
 };
 pub use options::{
     EventStreamOptions, TaskStreamOptions, DEFAULT_MAX_EVENT_BYTES, DEFAULT_STALE_AFTER,
@@ -174,6 +176,7 @@ pub use options::{
 pub use sse::{SseError, SseEvent, SseItem, SseParser};
 pub use status::{CloseReason, ConnectionStatus, OfflineReason, Timestamp};
 pub use task_store::TaskStore;
+pub use transport::{FetchOptions, Transport};
 pub use use_event_stream::{use_event_stream, StreamMessage, UseEventStream};
 pub use use_task_stream::{use_task_stream, UseTaskStream};
 

@@ -41,12 +41,24 @@
 use std::time::Duration;
 
 use crate::backoff::{Backoff, BackoffError, JitterRng};
+use crate::http::{reason_phrase, StatusClass};
 use crate::status::{CloseReason, ConnectionStatus, OfflineReason, Timestamp};
 
 /// Identifies one transport (one `EventSource`, one fetch) the machine asked to open.
 pub type ConnId = u64;
 /// Identifies one timer the machine asked to start.
 pub type TimerId = u64;
+/// Identifies one credential refresh the machine asked for ([`Command::RefreshCredentials`]).
+pub type RefreshId = u64;
+
+/// Default cap on a server's `Retry-After` and `retry:` hints: a server that says "come back in
+/// a year" (by mistake or malice) is retried after 5 minutes instead.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// The lowest floor a server's `retry:` field can set. `retry: 0` (or `retry: 1`) therefore
+/// cannot turn a flapping server into a tight reconnect loop; the backoff policy still applies
+/// on top of it.
+pub const MIN_SERVER_RETRY: Duration = Duration::from_millis(500);
 
 /// Default upper bound of the random wait before reconnecting when the browser comes back
 /// online: prompt, but spread so a whole office regaining Wi-Fi does not reconnect in one burst.
@@ -67,16 +79,41 @@ pub struct MachineConfig {
     backoff: Backoff,
     stale_after: Option<Duration>,
     online_jitter: Duration,
+    max_retry_after: Duration,
+    refresh_credentials: bool,
 }
 
 impl MachineConfig {
-    /// A configuration with this policy, no stale detection and [`DEFAULT_ONLINE_JITTER`].
+    /// A configuration with this policy, no stale detection, [`DEFAULT_ONLINE_JITTER`],
+    /// [`DEFAULT_MAX_RETRY_AFTER`] and no credential refresh.
     pub fn new(backoff: Backoff) -> Self {
         Self {
             backoff,
             stale_after: None,
             online_jitter: DEFAULT_ONLINE_JITTER,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            refresh_credentials: false,
         }
+    }
+
+    /// The longest wait a server's `Retry-After` header or `retry:` field can impose (both are
+    /// honoured up to this). Defaults to [`DEFAULT_MAX_RETRY_AFTER`].
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// On HTTP 401/407, ask the driver to refresh credentials
+    /// ([`Command::RefreshCredentials`]) and retry once before giving up with
+    /// [`OfflineReason::Rejected`]. Defaults to `false`.
+    pub fn refresh_credentials(mut self, refresh: bool) -> Self {
+        self.refresh_credentials = refresh;
+        self
+    }
+
+    /// The cap on server-imposed waits.
+    pub fn retry_after_cap(&self) -> Duration {
+        self.max_retry_after
     }
 
     /// Treat a transport as dead after this long without any event (heartbeats included), or
@@ -126,6 +163,44 @@ pub enum Input {
     TransportFailed {
         /// Which transport.
         conn: ConnId,
+    },
+    /// The fetch transport `conn` got an HTTP response that is not a stream: any status other
+    /// than a 2xx with `text/event-stream`. The machine decides by [`StatusClass`]: 204 stops for
+    /// good; 429/503 wait at least `retry_after` (capped by
+    /// [`MachineConfig::max_retry_after`]); other 5xx back off; 401 refreshes credentials once
+    /// if configured; other 4xx go [`OfflineReason::Rejected`] without retrying.
+    HttpStatus {
+        /// Which transport.
+        conn: ConnId,
+        /// The HTTP status code.
+        status: u16,
+        /// The parsed `Retry-After` header, if the response had a valid one.
+        retry_after: Option<Duration>,
+    },
+    /// The fetch transport `conn` got a 2xx response whose `Content-Type` is not
+    /// `text/event-stream` (a login page, a JSON error from a proxy). Retrying the same request
+    /// gives the same answer, so the machine stops with [`OfflineReason::Rejected`].
+    NotAStream {
+        /// Which transport.
+        conn: ConnId,
+        /// The `Content-Type` received (empty when absent).
+        content_type: String,
+    },
+    /// The stream on `conn` carried a valid `retry:` field: the server's minimum reconnection
+    /// delay. It raises the floor of every later backoff delay, never below
+    /// [`MIN_SERVER_RETRY`] and never above [`MachineConfig::max_retry_after`].
+    RetryHint {
+        /// Which transport.
+        conn: ConnId,
+        /// The value of the field.
+        delay: Duration,
+    },
+    /// The credential refresh `refresh` finished; `ok` is `false` when it failed.
+    CredentialsRefreshed {
+        /// Which refresh.
+        refresh: RefreshId,
+        /// Whether new credentials are in place.
+        ok: bool,
     },
     /// The server said the stream is complete (`end`). Final: nothing reconnects on its own.
     ServerEnded {
@@ -201,6 +276,13 @@ pub enum Command {
         /// Which timer.
         timer: TimerId,
     },
+    /// Refresh the credentials (e.g. fetch a new bearer token), then send
+    /// [`Input::CredentialsRefreshed`] with this id. Only with
+    /// [`MachineConfig::refresh_credentials`].
+    RefreshCredentials {
+        /// Id to send back.
+        refresh: RefreshId,
+    },
     /// The status changed.
     PublishStatus(ConnectionStatus),
     /// A connection problem worth showing to people.
@@ -231,6 +313,57 @@ pub enum ConnectionError {
         /// How many.
         attempts: u32,
     },
+    /// The server answered with an error status worth retrying (429, 5xx, 408); the retry is
+    /// scheduled no earlier than its `Retry-After`.
+    #[error(
+        "server answered HTTP {status}{}{}; retry {next_attempt} in {}",
+        phrase(*.status),
+        retry_after.map(|d| format!(" (Retry-After {})", human(d))).unwrap_or_default(),
+        human(*.delay)
+    )]
+    Http {
+        /// The HTTP status code.
+        status: u16,
+        /// The server's `Retry-After`, as parsed (before the cap).
+        retry_after: Option<Duration>,
+        /// The retry that is now scheduled.
+        next_attempt: u32,
+        /// The wait before it.
+        delay: Duration,
+    },
+    /// The server refused the stream with a status that retrying cannot fix (401/403/404 and
+    /// other 4xx). Nothing reconnects until `reconnect()`.
+    #[error("server refused the stream: HTTP {status}{}; not retrying", phrase(*.status))]
+    Rejected {
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// The server answered 2xx with a body that is not `text/event-stream`.
+    #[error("server answered {content_type:?} instead of \"text/event-stream\"; not retrying")]
+    NotAStream {
+        /// The `Content-Type` received (empty when absent).
+        content_type: String,
+    },
+    /// The credential refresh asked for after a 401 failed (or the retry with fresh credentials
+    /// was refused again).
+    #[error("server refused the stream: HTTP {status}{} even after refreshing credentials; not retrying", phrase(*.status))]
+    Unauthorized {
+        /// The HTTP status code (401 or 407).
+        status: u16,
+    },
+}
+
+/// `" Unauthorized"` for 401: the reason phrase with a leading space, or nothing if unknown.
+fn phrase(status: u16) -> String {
+    match reason_phrase(status) {
+        "" => String::new(),
+        p => format!(" {p}"),
+    }
+}
+
+/// "HTTP 401 Unauthorized": what the status badge shows for a refused stream.
+fn status_message(status: u16) -> String {
+    format!("HTTP {status}{}", phrase(status))
 }
 
 /// "850 ms", "6.2 s", "30 s": durations as people read them in error messages. Integer maths
@@ -245,6 +378,20 @@ fn human(d: Duration) -> String {
         let tenths = (ms + 50) / 100;
         format!("{}.{} s", tenths / 10, tenths % 10)
     }
+}
+
+/// Why [`ConnectionMachine::fail_with`] runs, for the error it reports.
+#[derive(Debug, Clone, Copy)]
+enum FailureCause {
+    /// The transport failed or dropped: report [`ConnectionError::Lost`].
+    Lost,
+    /// An HTTP status worth retrying: report [`ConnectionError::Http`].
+    Http {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    /// The caller already reported a more specific cause.
+    Reported,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +409,11 @@ enum Phase {
         attempt: u32,
         delay: Duration,
         retry_at: Timestamp,
+    },
+    /// Waiting for [`Command::RefreshCredentials`] to finish; shown as `Connecting`.
+    Refreshing {
+        refresh: RefreshId,
+        status: u16,
     },
     Offline(OfflineReason),
     Closed(CloseReason),
@@ -283,6 +435,10 @@ pub struct ConnectionMachine {
     online: bool,
     visible: bool,
     published: ConnectionStatus,
+    /// The server's `retry:` hint, already clamped to `[MIN_SERVER_RETRY, max_retry_after]`.
+    server_retry: Option<Duration>,
+    /// A credential refresh was already tried since the last successful open.
+    refreshed: bool,
 }
 
 impl ConnectionMachine {
@@ -302,6 +458,8 @@ impl ConnectionMachine {
             online: true,
             visible: true,
             published: ConnectionStatus::Connecting,
+            server_retry: None,
+            refreshed: false,
         };
         m.published = m.status();
         Ok(m)
@@ -326,7 +484,7 @@ impl ConnectionMachine {
             Phase::Idle => ConnectionStatus::Closed {
                 reason: CloseReason::NotStarted,
             },
-            Phase::Connecting { .. } => ConnectionStatus::Connecting,
+            Phase::Connecting { .. } | Phase::Refreshing { .. } => ConnectionStatus::Connecting,
             Phase::Connected { .. } => ConnectionStatus::Connected,
             Phase::Waiting {
                 attempt,
@@ -374,6 +532,19 @@ impl ConnectionMachine {
         self.stale_timer
     }
 
+    /// The credential refresh the machine waits for, if any.
+    pub fn pending_refresh(&self) -> Option<RefreshId> {
+        match self.phase {
+            Phase::Refreshing { refresh, .. } => Some(refresh),
+            _ => None,
+        }
+    }
+
+    /// The floor the server's last `retry:` field put under every backoff delay, if any.
+    pub fn server_retry_floor(&self) -> Option<Duration> {
+        self.server_retry
+    }
+
     /// Consecutive failed attempts in the current streak.
     pub fn failures(&self) -> u32 {
         self.failures
@@ -397,9 +568,55 @@ impl ConnectionMachine {
                 Phase::Connecting { conn: c } if c == conn => {
                     self.phase = Phase::Connected { conn, since: now };
                     self.last_activity = now;
+                    self.refreshed = false;
                 }
                 _ => {}
             },
+            Input::HttpStatus {
+                conn,
+                status,
+                retry_after,
+            } => {
+                if self.current_conn() == Some(conn) {
+                    self.http_status(now, status, retry_after, &mut out);
+                }
+            }
+            Input::NotAStream { conn, content_type } => {
+                if self.current_conn() == Some(conn) {
+                    self.stop_activity(&mut out);
+                    let shown = if content_type.is_empty() {
+                        "no Content-Type".to_owned()
+                    } else {
+                        crate::protocol::truncate_for_display(&content_type, 64)
+                    };
+                    self.phase = Phase::Offline(OfflineReason::Rejected {
+                        message: format!("not an event stream ({shown})"),
+                    });
+                    out.push(Command::ReportError(ConnectionError::NotAStream {
+                        content_type: crate::protocol::truncate_for_display(&content_type, 64),
+                    }));
+                }
+            }
+            Input::RetryHint { conn, delay } => {
+                if self.current_conn() == Some(conn) {
+                    self.server_retry = Some(delay.clamp(
+                        MIN_SERVER_RETRY,
+                        self.config.max_retry_after.max(MIN_SERVER_RETRY),
+                    ));
+                }
+            }
+            Input::CredentialsRefreshed { refresh, ok } => {
+                if let Phase::Refreshing { refresh: r, status } = self.phase {
+                    if r == refresh {
+                        self.stop_activity(&mut out);
+                        if ok {
+                            self.start_connect(now, false, self.failures, &mut out);
+                        } else {
+                            self.reject_unauthorized(status, &mut out);
+                        }
+                    }
+                }
+            }
             Input::Event { conn, id } => {
                 if self.current_conn() == Some(conn) {
                     self.last_activity = now;
@@ -426,7 +643,13 @@ impl ConnectionMachine {
             Input::StaleTimerFired { timer } => {
                 if self.stale_timer == Some(timer) {
                     self.stale_timer = None;
-                    self.check_stale(now, &mut out);
+                    if let Phase::Refreshing { status, .. } = self.phase {
+                        // A refresh that never finishes must not leave "Connecting…" forever.
+                        self.stop_activity(&mut out);
+                        self.reject_unauthorized(status, &mut out);
+                    } else {
+                        self.check_stale(now, &mut out);
+                    }
                 }
             }
             Input::RetryTimerFired { timer } => {
@@ -486,6 +709,7 @@ impl ConnectionMachine {
                 if fresh {
                     self.failures = 0;
                     self.previous_delay = None;
+                    self.refreshed = false;
                 }
                 self.stop_activity(&mut out);
                 // An explicit request overrides `navigator.onLine` and visibility: people press
@@ -510,8 +734,85 @@ impl ConnectionMachine {
     fn is_active(&self) -> bool {
         matches!(
             self.phase,
-            Phase::Connecting { .. } | Phase::Connected { .. } | Phase::Waiting { .. }
+            Phase::Connecting { .. }
+                | Phase::Connected { .. }
+                | Phase::Waiting { .. }
+                | Phase::Refreshing { .. }
         )
+    }
+
+    /// A non-stream HTTP answer on the current transport.
+    fn http_status(
+        &mut self,
+        now: Timestamp,
+        status: u16,
+        retry_after: Option<Duration>,
+        out: &mut Vec<Command>,
+    ) {
+        match StatusClass::of(status) {
+            StatusClass::Stop => {
+                self.stop_activity(out);
+                self.phase = Phase::Closed(CloseReason::Ended {
+                    reason: format!("{} (do not reconnect)", status_message(status)),
+                });
+            }
+            StatusClass::Unauthorized if self.config.refresh_credentials && !self.refreshed => {
+                self.stop_activity(out);
+                self.refreshed = true;
+                let refresh = self.next_id();
+                self.phase = Phase::Refreshing { refresh, status };
+                out.push(Command::RefreshCredentials { refresh });
+                // The stale timeout also bounds the refresh.
+                if let Some(delay) = self.config.stale_after {
+                    let timer = self.next_id();
+                    self.stale_timer = Some(timer);
+                    out.push(Command::StartStaleTimer { timer, delay });
+                }
+            }
+            StatusClass::Unauthorized if self.config.refresh_credentials => {
+                self.stop_activity(out);
+                self.reject_unauthorized(status, out);
+            }
+            StatusClass::Unauthorized | StatusClass::Rejected => {
+                self.stop_activity(out);
+                self.phase = Phase::Offline(OfflineReason::Rejected {
+                    message: status_message(status),
+                });
+                out.push(Command::ReportError(ConnectionError::Rejected { status }));
+            }
+            StatusClass::Throttled => {
+                let floor = retry_after.map(|d| d.min(self.config.max_retry_after));
+                self.fail_with(
+                    now,
+                    FailureCause::Http {
+                        status,
+                        retry_after,
+                    },
+                    floor,
+                    out,
+                );
+            }
+            // `Stream` cannot reach here from a correct driver (a 2xx stream is
+            // `TransportOpened`); treat anything else as transient.
+            _ => self.fail_with(
+                now,
+                FailureCause::Http {
+                    status,
+                    retry_after: None,
+                },
+                None,
+                out,
+            ),
+        }
+    }
+
+    fn reject_unauthorized(&mut self, status: u16, out: &mut Vec<Command>) {
+        self.phase = Phase::Offline(OfflineReason::Rejected {
+            message: status_message(status),
+        });
+        out.push(Command::ReportError(ConnectionError::Unauthorized {
+            status,
+        }));
     }
 
     fn next_id(&mut self) -> u64 {
@@ -527,6 +828,7 @@ impl ConnectionMachine {
                 out.push(Command::CloseTransport { conn });
             }
             Phase::Waiting { timer, .. } => out.push(Command::CancelRetryTimer { timer }),
+            // The refresh itself cannot be cancelled; its answer no longer matches and is ignored.
             _ => {}
         }
         if let Some(timer) = self.stale_timer.take() {
@@ -596,6 +898,23 @@ impl ConnectionMachine {
     /// The current transport failed: close it, then back off or give up. `report` says whether
     /// to report the loss (false when the caller already reported a more specific cause).
     fn fail(&mut self, now: Timestamp, report: bool, out: &mut Vec<Command>) {
+        let cause = if report {
+            FailureCause::Lost
+        } else {
+            FailureCause::Reported
+        };
+        self.fail_with(now, cause, None, out);
+    }
+
+    /// [`fail`](Self::fail) with a cause, and a server-imposed minimum wait (`Retry-After`,
+    /// already capped) on top of the `retry:` floor.
+    fn fail_with(
+        &mut self,
+        now: Timestamp,
+        cause: FailureCause,
+        floor: Option<Duration>,
+        out: &mut Vec<Command>,
+    ) {
         if let Phase::Connected { since, .. } = self.phase {
             // Only a connection that stayed up for the whole window earns a fresh start; one
             // that opens and drops at once keeps the streak growing.
@@ -617,18 +936,39 @@ impl ConnectionMachine {
             }
         }
         let backoff = &self.config.backoff;
-        let delay = match backoff.first_spread() {
+        let policy = match backoff.first_spread() {
             Some(spread) if attempt == 1 => self
                 .rng
                 .duration_between(Duration::ZERO, spread.min(backoff.cap())),
             _ => backoff.delay(attempt, self.previous_delay, &mut self.rng),
         };
-        self.previous_delay = Some(delay);
-        if report {
-            out.push(Command::ReportError(ConnectionError::Lost {
+        // The policy's own delay feeds decorrelated jitter: a server hint must not inflate the
+        // next step of the policy itself.
+        self.previous_delay = Some(policy);
+        let floor = floor.max(self.server_retry);
+        let delay = match floor {
+            // A fleet told "Retry-After: 20" must not come back in one burst 20 s later: spread
+            // the wait over up to a tenth more.
+            Some(floor) if floor > policy => {
+                floor + self.rng.duration_between(Duration::ZERO, floor / 10)
+            }
+            _ => policy,
+        };
+        match cause {
+            FailureCause::Lost => out.push(Command::ReportError(ConnectionError::Lost {
                 next_attempt: attempt,
                 delay,
-            }));
+            })),
+            FailureCause::Http {
+                status,
+                retry_after,
+            } => out.push(Command::ReportError(ConnectionError::Http {
+                status,
+                retry_after,
+                next_attempt: attempt,
+                delay,
+            })),
+            FailureCause::Reported => {}
         }
         self.wait(now, attempt, delay, out);
     }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::backoff::Backoff;
 use crate::board::DEFAULT_ACTIVITY_CAPACITY;
+use crate::machine::DEFAULT_MAX_RETRY_AFTER;
 use crate::protocol::{event_names, RESUME_QUERY_PARAM};
+use crate::transport::Transport;
 
 /// Default `stale_after`: three times the reference server's 15 s heartbeat.
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(45);
@@ -39,6 +41,8 @@ pub struct EventStreamOptions {
     pub(crate) end_event: Option<String>,
     pub(crate) max_event_bytes: usize,
     pub(crate) online_jitter: Duration,
+    pub(crate) transport: Transport,
+    pub(crate) max_retry_after: Duration,
 }
 
 impl Default for EventStreamOptions {
@@ -55,6 +59,8 @@ impl Default for EventStreamOptions {
             end_event: Some(event_names::END.to_owned()),
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             online_jitter: crate::machine::DEFAULT_ONLINE_JITTER,
+            transport: Transport::EventSource,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
         }
     }
 }
@@ -68,7 +74,8 @@ impl EventStreamOptions {
 
     /// Name of the query parameter that carries the last event id on reconnect (a new
     /// `EventSource` cannot set the `Last-Event-ID` header). `None` disables resuming.
-    /// Defaults to `Some("lastEventId")`.
+    /// Defaults to `Some("lastEventId")`. [`Transport::Fetch`] sends the standard
+    /// `Last-Event-ID` header instead (unless this is `None`).
     pub fn resume(mut self, param: Option<impl Into<String>>) -> Self {
         self.resume = param.map(Into::into).filter(|p| !p.is_empty());
         self
@@ -136,6 +143,26 @@ impl EventStreamOptions {
     pub fn online_jitter(mut self, jitter: Duration) -> Self {
         self.online_jitter = jitter;
         self
+    }
+
+    /// The transport: [`Transport::EventSource`] (the default) or [`Transport::Fetch`] for
+    /// headers, methods, HTTP status codes, `Retry-After` and `retry:`. See [`Transport`] for
+    /// how they differ.
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// The longest wait a server can impose with `Retry-After` (on 429/503) or `retry:`
+    /// ([`Transport::Fetch`] only; `EventSource` hides both). Defaults to 5 minutes.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// The configured transport.
+    pub fn transport_kind(&self) -> &Transport {
+        &self.transport
     }
 
     /// The configured backoff policy.
@@ -221,6 +248,18 @@ impl TaskStreamOptions {
     /// See [`EventStreamOptions::online_jitter`].
     pub fn online_jitter(mut self, jitter: Duration) -> Self {
         self.stream = self.stream.online_jitter(jitter);
+        self
+    }
+
+    /// See [`EventStreamOptions::transport`].
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.stream = self.stream.transport(transport);
+        self
+    }
+
+    /// See [`EventStreamOptions::max_retry_after`].
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.stream = self.stream.max_retry_after(max);
         self
     }
 

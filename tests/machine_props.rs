@@ -27,6 +27,12 @@ enum Step {
     Reconnect,
     Close,
     Open,
+    /// A non-stream HTTP answer (fetch transport), with a `Retry-After` in seconds.
+    Http(u16, Option<u64>),
+    NotAStream,
+    RetryHint(u64),
+    /// The pending credential refresh finishes (or a stale one, if none is pending).
+    Refreshed(bool),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -46,6 +52,20 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Reconnect),
         1 => Just(Step::Close),
         1 => Just(Step::Open),
+    ]
+}
+
+/// [`step`] plus everything the fetch transport adds.
+fn step_http() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => step(),
+        2 => (prop_oneof![
+            Just(204u16), Just(401), Just(403), Just(404), Just(407), Just(408), Just(429),
+            Just(500), Just(502), Just(503), Just(504), 100u16..700
+        ], proptest::option::of(0u64..100_000)).prop_map(|(s, r)| Step::Http(s, r)),
+        1 => Just(Step::NotAStream),
+        1 => (0u64..1_000_000).prop_map(Step::RetryHint),
+        1 => any::<bool>().prop_map(Step::Refreshed),
     ]
 }
 
@@ -173,6 +193,38 @@ fn run(h: &mut Harness, steps: &[Step]) {
             Step::Open => {
                 h.feed(Input::Open);
             }
+            Step::Http(status, retry_after) => {
+                if let Some(conn) = h.open {
+                    h.feed(Input::HttpStatus {
+                        conn,
+                        status: *status,
+                        retry_after: retry_after.map(Duration::from_secs),
+                    });
+                }
+            }
+            Step::NotAStream => {
+                if let Some(conn) = h.open {
+                    h.feed(Input::NotAStream {
+                        conn,
+                        content_type: "text/html".into(),
+                    });
+                }
+            }
+            Step::RetryHint(ms) => {
+                if let Some(conn) = h.open {
+                    h.feed(Input::RetryHint {
+                        conn,
+                        delay: Duration::from_millis(*ms),
+                    });
+                }
+            }
+            Step::Refreshed(ok) => {
+                let refresh =
+                    h.m.pending_refresh()
+                        .or(h.refreshes.first().copied())
+                        .unwrap_or(u64::MAX);
+                h.feed(Input::CredentialsRefreshed { refresh, ok: *ok });
+            }
         }
     }
 }
@@ -206,6 +258,60 @@ proptest! {
                 prop_assert!(o.attempt <= limit);
             }
         }
+    }
+
+    /// Pins the same invariants with the fetch transport's inputs mixed in (HTTP statuses,
+    /// `Retry-After`, wrong content types, `retry:` hints, credential refreshes), and that a
+    /// server-imposed wait never exceeds the configured cap plus its tenth of spread.
+    #[test]
+    fn invariants_hold_with_http_inputs(
+        backoff in backoff(),
+        stale in proptest::option::of(1u64..60_000),
+        max_retry_after in 1u64..600_000,
+        refresh in any::<bool>(),
+        seed in any::<u64>(),
+        steps in proptest::collection::vec(step_http(), 1..120),
+    ) {
+        let cfg = MachineConfig::new(backoff.clone())
+            .stale_after(stale.map(Duration::from_millis))
+            .max_retry_after(Duration::from_millis(max_retry_after))
+            .refresh_credentials(refresh);
+        let mut h = Harness::new(cfg, seed);
+        h.feed(Input::Open);
+        run(&mut h, &steps);
+        let cap = backoff.cap().max(Duration::from_millis(max_retry_after * 11 / 10 + 1));
+        for (_, delay) in &h.waits {
+            prop_assert!(*delay <= cap);
+        }
+        if !refresh {
+            prop_assert!(h.refreshes.is_empty());
+        }
+    }
+
+    /// Pins "no storm after a refusal": once a 4xx (other than 408/429) or a wrong content type
+    /// stops the stream, no automatic input or amount of time opens another transport.
+    #[test]
+    fn nothing_reconnects_after_a_refusal(
+        status in prop_oneof![Just(400u16), Just(401), Just(403), Just(404), Just(410), Just(422), Just(451)],
+        not_a_stream in any::<bool>(),
+        seed in any::<u64>(),
+        steps in proptest::collection::vec(step_http(), 1..80),
+    ) {
+        let mut h = Harness::new(MachineConfig::new(Backoff::default()), seed);
+        h.feed(Input::Open);
+        if not_a_stream {
+            let conn = h.conn();
+            h.feed(Input::NotAStream { conn, content_type: "text/html".into() });
+        } else {
+            h.http(status, None);
+        }
+        let opens = h.opens.len();
+        let automatic: Vec<Step> = steps
+            .into_iter()
+            .filter(|s| !matches!(s, Step::Reconnect))
+            .collect();
+        run(&mut h, &automatic);
+        prop_assert_eq!(h.opens.len(), opens);
     }
 
     /// Pins: after `end`, no sequence of automatic inputs or time opens another transport.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use leptos_task_stream::{
     Backoff, Command, ConnId, ConnectionError, ConnectionMachine, ConnectionStatus, Input,
-    JitterRng, MachineConfig, TimerId, Timestamp,
+    JitterRng, MachineConfig, RefreshId, TimerId, Timestamp,
 };
 
 /// One transport the machine asked to open.
@@ -31,6 +31,8 @@ pub struct Harness {
     pub opens: Vec<Opened>,
     pub statuses: Vec<ConnectionStatus>,
     pub errors: Vec<ConnectionError>,
+    /// Every credential refresh asked for.
+    pub refreshes: Vec<RefreshId>,
     /// `(attempt, delay)` of every backoff wait caused by a failure (read from the retry timers
     /// started while the status is `Reconnecting` after a failure).
     pub waits: Vec<(u32, Duration)>,
@@ -58,6 +60,7 @@ impl Harness {
             opens: Vec::new(),
             statuses: Vec::new(),
             errors: Vec::new(),
+            refreshes: Vec::new(),
             waits: Vec::new(),
         }
     }
@@ -157,6 +160,11 @@ impl Harness {
                 self.statuses.push(s.clone());
             }
             Command::ReportError(e) => self.errors.push(e.clone()),
+            Command::RefreshCredentials { refresh } => {
+                assert!(self.open.is_none(), "refresh while a transport is open");
+                assert!(!self.refreshes.contains(refresh), "refresh id reused");
+                self.refreshes.push(*refresh);
+            }
             other => panic!("unexpected command {other:?}"),
         }
     }
@@ -176,8 +184,14 @@ impl Harness {
         assert_eq!(self.retry_timer.map(|t| t.0), self.m.pending_retry());
         assert_eq!(self.stale_timer.map(|t| t.0), self.m.pending_stale_check());
         match &status {
-            ConnectionStatus::Connecting | ConnectionStatus::Connected => {
+            ConnectionStatus::Connecting => {
+                // Connecting means a transport in flight, or a credential refresh (no transport).
+                assert!(self.open.is_some() != self.m.pending_refresh().is_some());
+                assert!(self.retry_timer.is_none());
+            }
+            ConnectionStatus::Connected => {
                 assert!(self.open.is_some() && self.retry_timer.is_none());
+                assert!(self.m.pending_refresh().is_none());
             }
             ConnectionStatus::Reconnecting {
                 delay, retry_at, ..
@@ -185,7 +199,17 @@ impl Harness {
                 assert!(self.open.is_none() && self.stale_timer.is_none());
                 let (_, due) = self.retry_timer.expect("reconnecting without a timer");
                 assert_eq!(due, *retry_at);
-                assert!(*delay <= self.m.config().backoff().cap().max(Duration::from_secs(1)));
+                // The policy's cap, unless the server imposed more (Retry-After, retry:), which is
+                // capped in turn and spread by at most a tenth.
+                let server_cap = self.m.config().retry_after_cap();
+                let bound = self
+                    .m
+                    .config()
+                    .backoff()
+                    .cap()
+                    .max(Duration::from_secs(1))
+                    .max(server_cap + server_cap / 10);
+                assert!(*delay <= bound, "delay {delay:?} above {bound:?}");
             }
             ConnectionStatus::Offline { .. } | ConnectionStatus::Closed { .. } => {
                 assert!(self.open.is_none(), "transport open while {status:?}");
@@ -243,6 +267,16 @@ impl Harness {
     pub fn fail_current(&mut self) {
         let conn = self.conn();
         self.feed(Input::TransportFailed { conn });
+    }
+
+    /// The current transport got HTTP `status` (with a `Retry-After` of `retry_after` seconds).
+    pub fn http(&mut self, status: u16, retry_after: Option<u64>) -> Vec<Command> {
+        let conn = self.conn();
+        self.feed(Input::HttpStatus {
+            conn,
+            status,
+            retry_after: retry_after.map(Duration::from_secs),
+        })
     }
 
     pub fn event(&mut self, id: Option<&str>) {
