@@ -55,10 +55,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 /// Every non-chaos route.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/events", get(streams::global_events))
+        .route(
+            "/api/events",
+            get(streams::global_events).post(streams::global_events),
+        )
         .route("/api/missions", post(create_mission))
-        .route("/api/missions/{id}/events", get(streams::mission_events))
-        .route("/api/firehose", get(streams::firehose))
+        .route(
+            "/api/missions/{id}/events",
+            get(streams::mission_events).post(streams::mission_events),
+        )
+        .route(
+            "/api/firehose",
+            get(streams::firehose).post(streams::firehose),
+        )
         .route("/api/state", get(state))
         .route("/api/metrics", get(metrics))
         .route("/api/metrics/reset", post(reset_metrics))

@@ -15,9 +15,10 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use crate::api::{json_error, JsonBody};
-use crate::faults::{scope_matches, Window};
+use crate::faults::{scope_matches, Reject, Window};
 use crate::sse::{frame, is_field_safe};
 use crate::streams::{Control, StreamKind};
+use crate::writer::Frame;
 use crate::{AppState, INJECT_BODY_LIMIT};
 
 /// Longest fault window accepted, in seconds.
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/chaos/refuse", post(refuse))
         .route("/api/chaos/stall", post(stall))
         .route("/api/chaos/flap", post(flap))
+        .route("/api/chaos/reject", post(reject))
         .route(
             "/api/chaos/inject",
             post(inject).layer(DefaultBodyLimit::max(INJECT_BODY_LIMIT)),
@@ -127,10 +129,12 @@ async fn outage(State(state): State<AppState>, JsonBody(b): JsonBody<OutageBody>
     {
         let mut f = state.faults();
         f.prune(now);
+        let seq = f.next_seq();
         f.outages.push(Window {
             client: b.client.clone(),
             until: now + d,
             param: retry_after,
+            seq,
         });
     }
     state.faults_changed();
@@ -169,10 +173,12 @@ async fn stall(State(state): State<AppState>, JsonBody(b): JsonBody<SecsBody>) -
     {
         let mut f = state.faults();
         f.prune(now);
+        let seq = f.next_seq();
         f.stalls.push(Window {
             client: b.client.clone(),
             until: now + d,
             param: 0,
+            seq,
         });
     }
     state.faults_changed();
@@ -200,14 +206,125 @@ async fn flap(State(state): State<AppState>, JsonBody(b): JsonBody<FlapBody>) ->
     {
         let mut f = state.faults();
         f.prune(now);
+        let seq = f.next_seq();
         f.flaps.push(Window {
             client: b.client.clone(),
             until: now + d,
             param: b.after_ms,
+            seq,
         });
     }
     state.faults_changed();
     ok(json!({ "secs": b.secs, "after_ms": b.after_ms, "client": b.client }))
+}
+
+/// `retry_after` of a reject: seconds, or a header value written verbatim.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RetryAfterField {
+    Secs(f64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+struct RejectBody {
+    status: i64,
+    secs: f64,
+    retry_after: Option<RetryAfterField>,
+    content_type: Option<String>,
+    client: Option<String>,
+    drop: Option<bool>,
+}
+
+/// Longest `retry_after` string / `content_type` accepted by `reject`, in characters.
+const MAX_HEADER_TEXT: usize = 128;
+
+/// A header value given as text: at most 128 characters, no CR, LF, NUL or other control
+/// character (tab aside).
+fn header_text(name: &str, s: &str) -> Result<String, Response> {
+    if s.chars().count() > MAX_HEADER_TEXT {
+        return Err(bad(format!(
+            "\"{name}\" must be at most {MAX_HEADER_TEXT} characters"
+        )));
+    }
+    if axum::http::HeaderValue::from_bytes(s.as_bytes()).is_err() {
+        return Err(bad(format!(
+            "\"{name}\" must not contain CR, LF, NUL or other control characters"
+        )));
+    }
+    Ok(s.to_owned())
+}
+
+/// `POST /api/chaos/reject {"status", "secs", "retry_after"?, "content_type"?, "client"?,
+/// "drop"?}`: for `secs`, matching stream requests are answered with `status` instead of a
+/// stream.
+async fn reject(State(state): State<AppState>, JsonBody(b): JsonBody<RejectBody>) -> Response {
+    let d = match window(b.secs) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let status = match u16::try_from(b.status) {
+        Ok(s) if (200..=599).contains(&s) => s,
+        _ => return bad("\"status\" must be an integer from 200 to 599"),
+    };
+    let (retry_after, retry_after_json) = match &b.retry_after {
+        None => (None, serde_json::Value::Null),
+        Some(RetryAfterField::Secs(n)) => {
+            if !(n.is_finite() && *n >= 0.0) {
+                return bad("\"retry_after\" must be a non-negative number of seconds or a string");
+            }
+            let secs = n.ceil() as u64;
+            (Some(secs.to_string()), json!(secs))
+        }
+        Some(RetryAfterField::Text(t)) => match header_text("retry_after", t) {
+            Ok(t) => (Some(t.clone()), json!(t)),
+            Err(r) => return r,
+        },
+    };
+    let content_type = match b
+        .content_type
+        .as_deref()
+        .map(|c| header_text("content_type", c))
+    {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(r)) => return r,
+    };
+    let drop = b.drop.unwrap_or(false);
+    let now = Instant::now();
+    {
+        let mut f = state.faults();
+        f.prune(now);
+        let seq = f.next_seq();
+        f.rejects.push(Reject {
+            window: Window {
+                client: b.client.clone(),
+                until: now + d,
+                param: status.into(),
+                seq,
+            },
+            status,
+            retry_after,
+            retry_after_json: retry_after_json.clone(),
+            content_type: content_type.clone(),
+            drop,
+        });
+    }
+    state.faults_changed();
+    let dropped = if drop {
+        signal(&state, b.client.as_deref(), &ALL_KINDS, || Control::Drop)
+    } else {
+        0
+    };
+    ok(json!({
+        "secs": b.secs,
+        "status": status,
+        "retry_after": retry_after_json,
+        "content_type": content_type,
+        "client": b.client,
+        "drop": drop,
+        "dropped": dropped,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -223,13 +340,13 @@ struct InjectBody {
 /// `POST /api/chaos/inject`: writes one hand-made event (or raw bytes) to matching open
 /// global streams.
 async fn inject(State(state): State<AppState>, JsonBody(b): JsonBody<InjectBody>) -> Response {
-    let bytes = if let Some(encoded) = &b.raw_base64 {
+    let out = if let Some(encoded) = &b.raw_base64 {
         match base64::engine::general_purpose::STANDARD.decode(encoded.trim()) {
-            Ok(v) => Bytes::from(v),
+            Ok(v) => Frame::Raw(Bytes::from(v)),
             Err(e) => return bad(format!("\"raw_base64\" is not valid base64: {e}")),
         }
     } else if let Some(raw) = b.raw {
-        Bytes::from(raw)
+        Frame::Raw(Bytes::from(raw))
     } else {
         if b.event.is_none() && b.data.is_none() {
             return bad("give \"event\"/\"data\", \"raw\" or \"raw_base64\"");
@@ -239,16 +356,20 @@ async fn inject(State(state): State<AppState>, JsonBody(b): JsonBody<InjectBody>
                 return bad(format!("\"{name}\" must not contain CR, LF or NUL"));
             }
         }
-        frame(
+        Frame::Event(frame(
             b.event.as_deref(),
             b.id.as_deref(),
             b.data.as_deref().unwrap_or(""),
-        )
+        ))
+    };
+    let len = match &out {
+        Frame::Raw(b) | Frame::Event(b) | Frame::Retry(b) => b.len(),
+        Frame::Bom => crate::writer::BOM.len(),
     };
     let delivered = signal(&state, b.client.as_deref(), &[StreamKind::Global], || {
-        Control::Inject(bytes.clone())
+        Control::Inject(out.clone())
     });
-    ok(json!({ "delivered": delivered, "bytes": bytes.len() }))
+    ok(json!({ "delivered": delivered, "bytes": len }))
 }
 
 #[derive(Deserialize)]

@@ -11,8 +11,12 @@ pub struct Window {
     pub client: Option<String>,
     /// When the fault ends.
     pub until: Instant,
-    /// `Retry-After` seconds for outages; flap delay in ms for flaps; unused for stalls.
+    /// `Retry-After` seconds for outages; flap delay in ms for flaps; status for rejects;
+    /// unused for stalls.
     pub param: u64,
+    /// Creation order (from [`Faults::next_seq`]): when an outage and a reject both cover a
+    /// request, the most recently created wins.
+    pub seq: u64,
 }
 
 impl Window {
@@ -41,6 +45,32 @@ pub fn scope_matches(scope: Option<&str>, client: Option<&str>) -> bool {
     }
 }
 
+/// An injected HTTP answer (`POST /api/chaos/reject`).
+#[derive(Debug, Clone)]
+pub struct Reject {
+    /// Scope and duration; `param` is the status.
+    pub window: Window,
+    /// The status answered (200..=599).
+    pub status: u16,
+    /// The `Retry-After` header, verbatim.
+    pub retry_after: Option<String>,
+    /// `retry_after` as it was given (number or string), for `GET /api/chaos`.
+    pub retry_after_json: Value,
+    /// The `Content-Type` (the body is then a short fixed text); `None`: a JSON error body.
+    pub content_type: Option<String>,
+    /// Whether matching open streams were dropped when the window was created.
+    pub drop: bool,
+}
+
+/// How an attempt is refused by the faults in force.
+#[derive(Debug, Clone)]
+pub enum Refusal {
+    /// 503 with this `Retry-After` (the largest of the matching outages).
+    Outage(u64),
+    /// The injected answer of the most recent matching reject window.
+    Reject(Reject),
+}
+
 /// Every active fault.
 #[derive(Debug, Default)]
 pub struct Faults {
@@ -50,6 +80,10 @@ pub struct Faults {
     pub stalls: Vec<Window>,
     /// Accept-then-drop windows (`param` = after_ms).
     pub flaps: Vec<Window>,
+    /// Injected-answer windows.
+    pub rejects: Vec<Reject>,
+    /// Last creation number handed out.
+    pub seq: u64,
 }
 
 impl Faults {
@@ -57,6 +91,35 @@ impl Faults {
     pub fn prune(&mut self, now: Instant) {
         for list in [&mut self.outages, &mut self.stalls, &mut self.flaps] {
             list.retain(|w| now < w.until);
+        }
+        self.rejects.retain(|r| now < r.window.until);
+    }
+
+    /// The creation number of a new window.
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// The outage or reject answer for an attempt tagged `client`, if one covers it: the most
+    /// recently created matching window decides which of the two it is.
+    pub fn refusal(&self, now: Instant, client: Option<&str>) -> Option<Refusal> {
+        let outage = self
+            .outages
+            .iter()
+            .filter(|w| w.applies(now, client))
+            .map(|w| w.seq)
+            .max();
+        let reject = self
+            .rejects
+            .iter()
+            .filter(|r| r.window.applies(now, client))
+            .max_by_key(|r| r.window.seq);
+        match (outage, reject) {
+            (Some(o), Some(r)) if r.window.seq > o => Some(Refusal::Reject(r.clone())),
+            (Some(_), _) => self.outage(now, client).map(Refusal::Outage),
+            (None, Some(r)) => Some(Refusal::Reject(r.clone())),
+            (None, None) => None,
         }
     }
 
@@ -99,6 +162,21 @@ impl Faults {
             "outages": list(&self.outages, Some("retry_after")),
             "stalls": list(&self.stalls, None),
             "flaps": list(&self.flaps, Some("after_ms")),
+            "rejects": self
+                .rejects
+                .iter()
+                .filter(|r| now < r.window.until)
+                .map(|r| {
+                    let mut v = r.window.to_json(now, None);
+                    if let Some(obj) = v.as_object_mut() {
+                        obj.insert("status".into(), json!(r.status));
+                        obj.insert("retry_after".into(), r.retry_after_json.clone());
+                        obj.insert("content_type".into(), json!(r.content_type));
+                        obj.insert("drop".into(), json!(r.drop));
+                    }
+                    v
+                })
+                .collect::<Vec<_>>(),
             "refuse_remaining_secs": refuse_until
                 .filter(|u| now < *u)
                 .map(|u| u.saturating_duration_since(now).as_secs_f64()),

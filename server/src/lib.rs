@@ -2,8 +2,10 @@
 //!
 //! It simulates agents working through missions of tasks, streams the board as SSE with
 //! resumable ids (see `docs/protocol.md` at the repository root), records every connection
-//! attempt for backoff tests, and, with `--chaos`, injects faults on demand: outages, drops,
-//! stalls, flaps, refused connections and hand-written (even malformed) events.
+//! attempt for backoff tests, guards streams with bearer tokens on request (`?auth=bearer`),
+//! cuts them into adversarial chunks on request (`?chunking=`), and, with `--chaos`, injects
+//! faults on demand: outages, drops, stalls, flaps, injected HTTP answers, refused connections
+//! and hand-written (even malformed) events.
 //!
 //! Run it in-process (as the integration tests do):
 //!
@@ -21,6 +23,7 @@
 #![allow(clippy::result_large_err)]
 
 mod api;
+pub mod auth;
 mod chaos;
 pub mod clock;
 pub mod faults;
@@ -29,6 +32,7 @@ mod server;
 pub mod sse;
 mod streams;
 pub mod world;
+pub mod writer;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -120,6 +124,8 @@ struct Inner {
     events_sent: AtomicU64,
     registry: Mutex<Registry>,
     faults: Mutex<Faults>,
+    /// Bearer tokens issued by `POST /api/auth/token`.
+    tokens: Mutex<auth::Tokens>,
     /// Bumped on every fault change so stalled streams re-evaluate at once (e.g. on heal).
     fault_gen: watch::Sender<u64>,
     /// `Some(until)` while `/api/chaos/refuse` keeps the listener closed.
@@ -156,6 +162,7 @@ impl AppState {
                 events_sent: AtomicU64::new(0),
                 registry: Mutex::new(Registry::default()),
                 faults: Mutex::new(Faults::default()),
+                tokens: Mutex::new(auth::Tokens::default()),
                 fault_gen: watch::Sender::new(0),
                 refuse: watch::Sender::new(None),
                 shutdown: CancellationToken::new(),
@@ -225,6 +232,10 @@ impl AppState {
         lock(&self.inner.faults)
     }
 
+    fn tokens(&self) -> MutexGuard<'_, auth::Tokens> {
+        lock(&self.inner.tokens)
+    }
+
     fn faults_changed(&self) {
         self.inner.fault_gen.send_modify(|g| *g = g.wrapping_add(1));
     }
@@ -257,13 +268,17 @@ fn cors(extra: &[String]) -> CorsLayer {
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         // Mirroring covers Content-Type, Authorization, Last-Event-ID and anything a test adds.
         .allow_headers(AllowHeaders::mirror_request())
-        .expose_headers([header::RETRY_AFTER, HeaderName::from_static("content-type")])
+        .expose_headers([
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+            HeaderName::from_static("content-type"),
+        ])
         .max_age(Duration::from_secs(600))
 }
 
 /// The HTTP application: every endpoint, CORS and body limits.
 pub fn app(state: AppState) -> Router {
-    let mut router = api::routes();
+    let mut router = api::routes().merge(auth::routes());
     if state.config().chaos {
         router = router.merge(chaos::routes());
     }

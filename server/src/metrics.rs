@@ -26,8 +26,15 @@ pub enum Outcome {
     MaxStreams,
     /// 404: unknown mission.
     NotFound,
-    /// 400: bad query (client tag too long, firehose `n` out of range).
+    /// 400: bad query (client tag too long, firehose `n` out of range, bad `retry`,
+    /// `chunking`, `bom` or `auth`); 413 for a POST body over the limit.
     BadRequest,
+    /// 401: `?auth=bearer` without a well-formed bearer token, or with an unknown or revoked one.
+    Unauthorized,
+    /// 403: `?auth=bearer` with a token whose scope is `none`.
+    Forbidden,
+    /// Any status injected by `POST /api/chaos/reject` (even a 200).
+    Injected,
 }
 
 impl Outcome {
@@ -40,6 +47,23 @@ impl Outcome {
             Outcome::MaxStreams => "max_streams",
             Outcome::NotFound => "not_found",
             Outcome::BadRequest => "bad_request",
+            Outcome::Unauthorized => "unauthorized",
+            Outcome::Forbidden => "forbidden",
+            Outcome::Injected => "injected",
+        }
+    }
+
+    /// The HTTP status this outcome is usually answered with (`Injected` has none of its own:
+    /// 0; `BadRequest` may also be a 413).
+    pub fn status(self) -> u16 {
+        match self {
+            Outcome::Accepted | Outcome::Flap => 200,
+            Outcome::Outage | Outcome::MaxStreams => 503,
+            Outcome::NotFound => 404,
+            Outcome::BadRequest => 400,
+            Outcome::Unauthorized => 401,
+            Outcome::Forbidden => 403,
+            Outcome::Injected => 0,
         }
     }
 }
@@ -49,14 +73,22 @@ impl Outcome {
 pub struct Attempt {
     /// When, in unix milliseconds.
     pub at_ms: u64,
+    /// Request method (`GET` or `POST`; `HEAD` for a HEAD request).
+    pub method: String,
     /// Request path.
     pub path: String,
     /// The `client` tag, if any.
     pub client: Option<String>,
     /// The resume id as sent (header or query), truncated to 64 characters.
     pub last_event_id: Option<String>,
+    /// The bearer token presented in `Authorization`, truncated to 64 characters.
+    pub auth: Option<String>,
+    /// The first 64 characters of a non-empty POST body (lossy UTF-8).
+    pub body: Option<String>,
     /// What happened.
     pub outcome: Outcome,
+    /// The HTTP status answered.
+    pub status: u16,
 }
 
 /// One `buckets` entry.
@@ -123,9 +155,12 @@ impl Metrics {
 }
 
 /// Every key of `rejected`, reported even when zero so clients need no defaults.
-pub const REJECTION_KEYS: [Outcome; 4] = [
+pub const REJECTION_KEYS: [Outcome; 7] = [
     Outcome::Outage,
     Outcome::MaxStreams,
     Outcome::NotFound,
     Outcome::BadRequest,
+    Outcome::Unauthorized,
+    Outcome::Forbidden,
+    Outcome::Injected,
 ];

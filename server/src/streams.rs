@@ -1,8 +1,14 @@
 //! The three stream endpoints and the per-stream task that writes SSE bytes.
 //!
-//! Each accepted stream is a spawned task feeding a small channel that is the response body.
-//! The task owns a [`StreamGuard`] (its registry entry), so `open_streams` drops as soon as the
-//! client goes away or the stream ends.
+//! Each accepted stream is a spawned task feeding a small channel that is the response body
+//! (through a [`BodyWriter`], which applies `?chunking=` and `?bom=`). The task owns a
+//! [`StreamGuard`] (its registry entry), so `open_streams` drops as soon as the client goes away
+//! or the stream ends.
+//!
+//! Every stream endpoint answers GET and POST alike. A request is checked in this order: the
+//! query and the body (400, or 413 beyond the body limit), the bearer token when `?auth=bearer`
+//! (401/403), the mission (404), the injected faults (outage 503 or reject, the most recently
+//! created matching window winning), `--max-streams` (503); then the stream opens.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -11,8 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use task_stream_protocol::{End, Heartbeat, Task, TaskEvent, TaskStatus, RESUME_QUERY_PARAM};
@@ -20,10 +27,13 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::{sleep_until, Instant, MissedTickBehavior};
 
 use crate::api::json_error;
+use crate::auth::{self, Denied};
 use crate::clock::{now_rfc3339, unix_ms};
+use crate::faults::{Refusal, Reject};
 use crate::metrics::{Attempt, Outcome};
 use crate::sse::event_frame;
 use crate::world::{LogEntry, Start};
+use crate::writer::{BodyWriter, Chunking, Frame};
 use crate::AppState;
 
 /// Longest accepted `client` tag, in characters.
@@ -38,6 +48,14 @@ const BODY_CHANNEL: usize = 16;
 const FIREHOSE_BATCH: u64 = 256;
 /// `Retry-After` for `max_streams` refusals.
 const MAX_STREAMS_RETRY_AFTER: u64 = 1;
+/// Longest accepted `?retry=` value (ASCII digits).
+pub const MAX_RETRY_DIGITS: usize = 20;
+/// Characters of the bearer token and of a POST body kept in `attempt_log`.
+const LOGGED_CHARS: usize = 64;
+/// Body of an injected answer whose `content_type` mentions `html`.
+const INJECTED_HTML: &str = "<!doctype html><title>login</title>";
+/// Body of an injected answer with any other `content_type`.
+const INJECTED_TEXT: &str = "not an event stream";
 
 /// Which endpoint a stream came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +73,8 @@ pub enum StreamKind {
 pub enum Control {
     /// Close the body abruptly (no terminating chunk), like a network failure.
     Drop,
-    /// Write these bytes as they are.
-    Inject(Bytes),
+    /// Write this (an injected event, or raw bytes as they are).
+    Inject(Frame),
     /// Send `end` with this reason, then close cleanly.
     End(String),
 }
@@ -65,6 +83,8 @@ pub enum Control {
 struct Entry {
     client: Option<String>,
     kind: StreamKind,
+    /// The bearer token a `?auth=bearer` stream was opened with.
+    token: Option<String>,
     control: mpsc::UnboundedSender<Control>,
 }
 
@@ -101,6 +121,15 @@ impl Registry {
             .filter(|e| e.control.send(make()).is_ok())
             .count()
     }
+
+    /// Drops abruptly every open stream opened with `token`; returns how many.
+    pub fn drop_token(&self, token: &str) -> usize {
+        self.streams
+            .values()
+            .filter(|e| e.token.as_deref() == Some(token))
+            .filter(|e| e.control.send(Control::Drop).is_ok())
+            .count()
+    }
 }
 
 /// Removes its stream from the registry when the stream task ends, however it ends.
@@ -122,25 +151,88 @@ struct Admitted {
     flap_after: Option<Duration>,
 }
 
+/// How the body of a stream is written: `?chunking=`, `?bom=`, `?retry=`.
+#[derive(Debug, Clone, Default)]
+struct Shape {
+    chunking: Option<Chunking>,
+    bom: bool,
+    retry: Option<String>,
+}
+
+impl Shape {
+    /// What comes before the first event: the BOM, then the `retry:` line.
+    fn preamble(&self) -> impl Iterator<Item = Frame> {
+        let bom = self.bom.then_some(Frame::Bom);
+        let retry = self
+            .retry
+            .as_ref()
+            .map(|r| Frame::Retry(Bytes::from(format!("retry: {r}\n\n"))));
+        bom.into_iter().chain(retry)
+    }
+}
+
 /// What the request asked for, as far as admission and metrics care.
 struct Request {
+    method: String,
     path: String,
     client: Option<String>,
     resume_raw: Option<String>,
+    /// The bearer token presented, whether or not the stream asks for one.
+    bearer: Option<String>,
+    /// The first characters of a non-empty POST body.
+    body: Option<String>,
+    /// `?auth=bearer`.
+    auth: bool,
+    shape: Shape,
 }
 
 impl Request {
     fn record(&self, state: &AppState, outcome: Outcome) {
+        self.record_status(state, outcome, outcome.status());
+    }
+
+    fn record_status(&self, state: &AppState, outcome: Outcome, status: u16) {
         state.metrics().record(Attempt {
             at_ms: unix_ms(),
+            method: self.method.clone(),
             path: self.path.clone(),
             client: self.client.clone(),
             last_event_id: self
                 .resume_raw
                 .as_deref()
                 .map(|s| task_stream_protocol::truncate_for_display(s, 64)),
+            auth: self
+                .bearer
+                .as_deref()
+                .map(|t| t.chars().take(LOGGED_CHARS).collect()),
+            body: self.body.clone(),
             outcome,
+            status,
         });
+    }
+
+    /// A recorded 400.
+    fn bad(&self, state: &AppState, message: impl Into<String>) -> Response {
+        self.record(state, Outcome::BadRequest);
+        json_error(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// Refuses with 401/403 unless `?auth=bearer` is absent or a valid read token came with it.
+    fn authorize(&self, state: &AppState) -> Result<(), Response> {
+        if !self.auth {
+            return Ok(());
+        }
+        let checked = auth::check(&state.tokens(), self.bearer.as_deref());
+        checked.map_err(|denied| self.deny(state, denied))
+    }
+
+    fn deny(&self, state: &AppState, denied: Denied) -> Response {
+        let outcome = match denied {
+            Denied::Forbidden => Outcome::Forbidden,
+            Denied::Missing | Denied::Invalid => Outcome::Unauthorized,
+        };
+        self.record(state, outcome);
+        denied.response()
     }
 }
 
@@ -158,42 +250,92 @@ fn resume_token(headers: &HeaderMap, query: &HashMap<String, String>) -> Option<
         .or_else(|| query.get(RESUME_QUERY_PARAM).cloned())
 }
 
-/// Validates the `client` tag and builds the [`Request`]; a bad tag is a recorded 400.
+type QueryResult = Result<Query<HashMap<String, String>>, QueryRejection>;
+type BodyResult = Result<Bytes, BytesRejection>;
+
+/// Reads the parts every stream endpoint shares and validates them (body size, query, `client`,
+/// `retry`, `chunking`, `bom`, `auth`); every refusal is a recorded attempt.
 fn request(
     state: &AppState,
+    method: &Method,
     path: String,
     headers: &HeaderMap,
-    query: &Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: &QueryResult,
+    body: &BodyResult,
 ) -> Result<(Request, HashMap<String, String>), Response> {
+    let excerpt = match body {
+        Ok(b) if *method != Method::GET && !b.is_empty() => {
+            // 64 characters never take more than 256 bytes, even lossily decoded.
+            let head = &b[..b.len().min(4 * LOGGED_CHARS)];
+            Some(
+                String::from_utf8_lossy(head)
+                    .chars()
+                    .take(LOGGED_CHARS)
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
+    let mut req = Request {
+        method: method.as_str().to_owned(),
+        path,
+        client: None,
+        resume_raw: headers
+            .get("last-event-id")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        bearer: auth::bearer(headers),
+        body: excerpt,
+        auth: false,
+        shape: Shape::default(),
+    };
     let query = match query {
         Ok(Query(q)) => q.clone(),
         Err(e) => {
-            let req = Request {
-                path,
-                client: None,
-                resume_raw: headers
-                    .get("last-event-id")
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-            };
             req.record(state, Outcome::BadRequest);
             return Err(json_error(StatusCode::BAD_REQUEST, e.body_text()));
         }
     };
-    let req = Request {
-        path,
-        client: query.get("client").cloned(),
-        resume_raw: resume_token(headers, &query),
-    };
+    req.client = query.get("client").cloned();
+    req.resume_raw = resume_token(headers, &query);
+    if let Err(e) = body {
+        // 413 beyond the body limit (or 400 for a body that failed to arrive).
+        req.record_status(state, Outcome::BadRequest, e.status().as_u16());
+        return Err(json_error(e.status(), e.body_text()));
+    }
     if req
         .client
         .as_deref()
         .is_some_and(|c| c.chars().count() > MAX_CLIENT_TAG)
     {
-        req.record(state, Outcome::BadRequest);
-        return Err(json_error(
-            StatusCode::BAD_REQUEST,
+        return Err(req.bad(
+            state,
             format!("client tag longer than {MAX_CLIENT_TAG} characters"),
         ));
+    }
+    if let Some(r) = query.get("retry") {
+        if r.is_empty() || r.len() > MAX_RETRY_DIGITS || !r.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(req.bad(
+                state,
+                format!("retry must be 1 to {MAX_RETRY_DIGITS} ASCII digits (milliseconds)"),
+            ));
+        }
+        req.shape.retry = Some(r.clone());
+    }
+    if let Some(c) = query.get("chunking") {
+        match Chunking::parse(c) {
+            Some(c) => req.shape.chunking = Some(c),
+            None => return Err(req.bad(state, "chunking must be bytes, crlf or utf8")),
+        }
+    }
+    match query.get("bom").map(String::as_str) {
+        None | Some("0") => {}
+        Some("1") => req.shape.bom = true,
+        Some(_) => return Err(req.bad(state, "bom must be 1 or 0")),
+    }
+    match query.get("auth").map(String::as_str) {
+        None => {}
+        Some("bearer") => req.auth = true,
+        Some(_) => return Err(req.bad(state, "auth must be bearer")),
     }
     Ok((req, query))
 }
@@ -209,28 +351,77 @@ fn unavailable(retry_after: u64, message: String) -> Response {
     resp
 }
 
-/// Outage, then max-streams, then flap; records the attempt either way.
+/// The answer of a `POST /api/chaos/reject` window.
+fn injected(r: &Reject) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut resp = if matches!(r.status, 204 | 304) {
+        // No body and no content type, as these statuses require.
+        let mut resp = Response::new(Body::empty());
+        *resp.status_mut() = status;
+        resp
+    } else if let Some(ct) = &r.content_type {
+        let text = if ct.to_ascii_lowercase().contains("html") {
+            INJECTED_HTML
+        } else {
+            INJECTED_TEXT
+        };
+        let mut resp = (status, text).into_response();
+        if let Ok(v) = HeaderValue::from_bytes(ct.as_bytes()) {
+            resp.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        resp
+    } else {
+        json_error(status, format!("injected {}", r.status))
+    };
+    if let Some(v) = r
+        .retry_after
+        .as_deref()
+        .and_then(|ra| HeaderValue::from_bytes(ra.as_bytes()).ok())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// Injected faults (outage or reject), then the token again, then max-streams, then flap;
+/// records the attempt either way.
 fn admit(state: &AppState, req: &Request, kind: StreamKind) -> Result<Admitted, Response> {
     let now = Instant::now();
     let client = req.client.as_deref();
-    let (outage, flap) = {
+    let (refusal, flap) = {
         let faults = state.faults();
         (
-            faults.outage(now, client),
+            faults.refusal(now, client),
             faults.flap_after_ms(now, client),
         )
     };
-    if let Some(retry_after) = outage {
-        req.record(state, Outcome::Outage);
-        return Err(unavailable(
-            retry_after,
-            "service unavailable (injected outage)".into(),
-        ));
+    match refusal {
+        Some(Refusal::Outage(retry_after)) => {
+            req.record(state, Outcome::Outage);
+            return Err(unavailable(
+                retry_after,
+                "service unavailable (injected outage)".into(),
+            ));
+        }
+        Some(Refusal::Reject(r)) => {
+            req.record_status(state, Outcome::Injected, r.status);
+            return Err(injected(&r));
+        }
+        None => {}
     }
+    let token = if req.auth { req.bearer.clone() } else { None };
     let (tx, rx) = mpsc::unbounded_channel();
     let id = {
         // Check and insert under one lock so concurrent requests cannot overshoot the limit.
         let mut reg = state.registry();
+        // A revoke forgets the token before it drops the streams (under this lock): checking
+        // again here means no stream can slip in between with a revoked token.
+        if let Some(t) = &token {
+            if let Err(denied) = auth::check(&state.tokens(), Some(t)) {
+                drop(reg);
+                return Err(req.deny(state, denied));
+            }
+        }
         if let Some(max) = state.config().max_streams {
             if reg.len() >= max {
                 drop(reg);
@@ -248,6 +439,7 @@ fn admit(state: &AppState, req: &Request, kind: StreamKind) -> Result<Admitted, 
             Entry {
                 client: req.client.clone(),
                 kind,
+                token,
                 control: tx,
             },
         );
@@ -286,31 +478,42 @@ fn sse_response(mut rx: mpsc::Receiver<io::Result<Bytes>>) -> Response {
     resp
 }
 
-/// `GET /api/events`.
+/// `GET|POST /api/events`.
 pub async fn global_events(
     State(state): State<AppState>,
+    method: Method,
     headers: HeaderMap,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: QueryResult,
+    body: BodyResult,
 ) -> Response {
-    let (req, _) = match request(&state, "/api/events".into(), &headers, &query) {
+    let path = "/api/events".to_owned();
+    let (req, _) = match request(&state, &method, path, &headers, &query, &body) {
         Ok(r) => r,
         Err(resp) => return resp,
     };
+    if let Err(resp) = req.authorize(&state) {
+        return resp;
+    }
     open(state, req, None)
 }
 
-/// `GET /api/missions/{id}/events`.
+/// `GET|POST /api/missions/{id}/events`.
 pub async fn mission_events(
     State(state): State<AppState>,
+    method: Method,
     Path(mission): Path<String>,
     headers: HeaderMap,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: QueryResult,
+    body: BodyResult,
 ) -> Response {
     let path = format!("/api/missions/{mission}/events");
-    let (req, _) = match request(&state, path, &headers, &query) {
+    let (req, _) = match request(&state, &method, path, &headers, &query, &body) {
         Ok(r) => r,
         Err(resp) => return resp,
     };
+    if let Err(resp) = req.authorize(&state) {
+        return resp;
+    }
     if !state.world().has_mission(&mission) {
         req.record(&state, Outcome::NotFound);
         return json_error(
@@ -339,28 +542,28 @@ fn open(state: AppState, req: Request, mission: Option<Arc<str>>) -> Response {
         .as_deref()
         .and_then(|s| s.trim().parse::<u64>().ok());
     let conn = state.world().connect(resume, mission.as_deref());
-    let mut pending = VecDeque::new();
+    let mut pending: VecDeque<Frame> = req.shape.preamble().collect();
     let last = match conn.start {
         Start::Snapshot { frame, head } => {
             state.metrics().snapshots += 1;
-            pending.push_back(frame);
+            pending.push_back(Frame::Event(frame));
             head
         }
         Start::Replay { frames, last } => {
             state.metrics().resumes += 1;
-            pending.extend(frames);
+            pending.extend(frames.into_iter().map(Frame::Event));
             last
         }
     };
     let mut ending = false;
     if mission.is_some() && conn.mission_complete {
-        pending.push_back(end_frame("mission complete"));
+        pending.push_back(Frame::Event(end_frame("mission complete")));
         ending = true;
     }
     let (tx, rx) = mpsc::channel(BODY_CHANNEL);
     let task = StreamTask {
         state: state.clone(),
-        tx,
+        out: BodyWriter::new(tx, req.shape.chunking),
         client: req.client,
         mission,
         pending,
@@ -383,11 +586,11 @@ fn end_frame(reason: &str) -> Bytes {
 /// One global or mission stream.
 struct StreamTask {
     state: AppState,
-    tx: mpsc::Sender<io::Result<Bytes>>,
+    out: BodyWriter,
     client: Option<String>,
     mission: Option<Arc<str>>,
     /// Frames waiting to be written (held back while a stall covers this stream).
-    pending: VecDeque<Bytes>,
+    pending: VecDeque<Frame>,
     /// Close cleanly once `pending` is written.
     ending: bool,
     /// Highest id already covered by the snapshot/replay/live events sent.
@@ -428,12 +631,12 @@ impl StreamTask {
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return,
-                _ = self.tx.closed() => return,
+                _ = self.out.tx().closed() => return,
                 ctrl = control.recv(), if control_open => match ctrl {
                     Some(Control::Drop) => return self.abort().await,
                     Some(Control::Inject(bytes)) => self.pending.push_back(bytes),
                     Some(Control::End(reason)) => {
-                        self.pending.push_back(end_frame(&reason));
+                        self.pending.push_back(Frame::Event(end_frame(&reason)));
                         self.ending = true;
                     }
                     None => control_open = false,
@@ -454,7 +657,7 @@ impl StreamTask {
                 },
                 _ = heartbeat.tick() => if stall.is_none() && !self.ending {
                     let ev = TaskEvent::Heartbeat(Heartbeat { at: Some(now_rfc3339()) });
-                    self.pending.push_back(event_frame(&ev, None));
+                    self.pending.push_back(Frame::Event(event_frame(&ev, None)));
                 },
             }
         }
@@ -466,11 +669,12 @@ impl StreamTask {
         }
         self.last = entry.id;
         match &self.mission {
-            None => self.pending.push_back(entry.frame.clone()),
+            None => self.pending.push_back(Frame::Event(entry.frame.clone())),
             Some(m) if entry.mission.as_deref() == Some(&**m) => {
-                self.pending.push_back(entry.frame.clone());
+                self.pending.push_back(Frame::Event(entry.frame.clone()));
                 if entry.completes_mission {
-                    self.pending.push_back(end_frame("mission complete"));
+                    self.pending
+                        .push_back(Frame::Event(end_frame("mission complete")));
                     self.ending = true;
                 }
             }
@@ -479,13 +683,15 @@ impl StreamTask {
     }
 
     /// Writes one frame; `false` when the stream must stop (client gone or shutting down).
-    async fn write(&self, frame: Bytes) -> bool {
+    async fn write(&mut self, frame: Frame) -> bool {
+        let counted = frame.is_event();
+        self.out.push(frame);
         let ok = tokio::select! {
             biased;
             _ = self.state.inner.shutdown.cancelled() => false,
-            r = self.tx.send(Ok(frame)) => r.is_ok(),
+            ok = self.out.flush() => ok,
         };
-        if ok {
+        if ok && counted {
             self.state.inner.events_sent.fetch_add(1, Ordering::Relaxed);
         }
         ok
@@ -493,7 +699,7 @@ impl StreamTask {
 
     /// Ends the body with an error: hyper then closes the connection without the final chunk.
     async fn abort(self) {
-        abort(&self.tx).await;
+        abort(self.out.tx()).await;
     }
 }
 
@@ -503,13 +709,16 @@ async fn abort(tx: &mpsc::Sender<io::Result<Bytes>>) {
     let _ = tokio::time::timeout(Duration::from_secs(1), tx.send(Err(err))).await;
 }
 
-/// `GET /api/firehose?n=N`: N `task` events with private ids 1..=N, then `end`.
+/// `GET|POST /api/firehose?n=N`: N `task` events with private ids 1..=N, then `end`.
 pub async fn firehose(
     State(state): State<AppState>,
+    method: Method,
     headers: HeaderMap,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: QueryResult,
+    body: BodyResult,
 ) -> Response {
-    let (req, q) = match request(&state, "/api/firehose".into(), &headers, &query) {
+    let path = "/api/firehose".to_owned();
+    let (req, q) = match request(&state, &method, path, &headers, &query, &body) {
         Ok(r) => r,
         Err(resp) => return resp,
     };
@@ -522,9 +731,8 @@ pub async fn firehose(
             .filter(|n| (1..=FIREHOSE_MAX).contains(n)),
     };
     let Some(n) = n else {
-        req.record(&state, Outcome::BadRequest);
-        return json_error(
-            StatusCode::BAD_REQUEST,
+        return req.bad(
+            &state,
             format!("n must be an integer from 1 to {FIREHOSE_MAX}"),
         );
     };
@@ -539,20 +747,22 @@ pub async fn firehose(
         {
             Some(r) => Some(r),
             None => {
-                req.record(&state, Outcome::BadRequest);
-                return json_error(
-                    StatusCode::BAD_REQUEST,
+                return req.bad(
+                    &state,
                     format!("rate must be an integer from 1 to {FIREHOSE_MAX} (events per second)"),
                 );
             }
         },
     };
+    if let Err(resp) = req.authorize(&state) {
+        return resp;
+    }
     let admitted = match admit(&state, &req, StreamKind::Firehose) {
         Ok(a) => a,
         Err(resp) => return resp,
     };
     let (tx, rx) = mpsc::channel(BODY_CHANNEL);
-    tokio::spawn(run_firehose(state, tx, admitted, n, rate));
+    tokio::spawn(run_firehose(state, tx, admitted, n, rate, req.shape));
     sse_response(rx)
 }
 
@@ -562,6 +772,7 @@ async fn run_firehose(
     admitted: Admitted,
     n: u64,
     rate: Option<u64>,
+    shape: Shape,
 ) {
     let started = tokio::time::Instant::now();
     let Admitted {
@@ -571,6 +782,16 @@ async fn run_firehose(
     } = admitted;
     let shutdown = state.inner.shutdown.clone();
     let mut control_open = true;
+    // A chunking applies per event frame, so each event is then its own frame.
+    let batch = if shape.chunking.is_some() {
+        1
+    } else {
+        FIREHOSE_BATCH
+    };
+    let mut out = BodyWriter::new(tx, shape.chunking);
+    for frame in shape.preamble() {
+        out.push(frame);
+    }
     // One reusable task per firehose slot: only version, progress and time change, so each
     // event is serialised straight into the chunk without fresh allocations.
     let mut slots: Vec<Task> = (0..1000)
@@ -586,9 +807,9 @@ async fn run_firehose(
         .collect();
     let mut next = 1u64;
     while next <= n {
-        let until = (next + FIREHOSE_BATCH - 1).min(n);
+        let until = (next + batch - 1).min(n);
         let updated_at = now_rfc3339();
-        let mut chunk = Vec::with_capacity(FIREHOSE_BATCH as usize * 200);
+        let mut chunk = Vec::with_capacity(batch as usize * 200);
         for i in next..=until {
             let round = (i - 1) / 1000;
             let Some(task) = slots.get_mut(((i - 1) % 1000) as usize) else {
@@ -608,19 +829,20 @@ async fn run_firehose(
         }
         let count = until - next + 1;
         next = until + 1;
-        let chunk = Bytes::from(chunk);
+        out.push(Frame::Event(Bytes::from(chunk)));
         loop {
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return,
                 ctrl = control.recv(), if control_open => match ctrl {
-                    Some(Control::Drop) => return abort(&tx).await,
+                    Some(Control::Drop) => return abort(out.tx()).await,
                     // Injected events and `end` are for the global and mission streams only.
                     Some(_) => {}
                     None => control_open = false,
                 },
-                r = tx.send(Ok(chunk.clone())) => {
-                    if r.is_err() {
+                // Cancellation-safe: an interrupted flush resumes where it stopped.
+                ok = out.flush() => {
+                    if !ok {
                         return;
                     }
                     state.inner.events_sent.fetch_add(count, Ordering::Relaxed);
@@ -631,13 +853,23 @@ async fn run_firehose(
         if let Some(rate) = rate {
             // Pace: event `next - 1` is due at started + (next - 1) / rate.
             let due = started + Duration::from_secs_f64((next - 1) as f64 / rate as f64);
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep_until(due) => {}
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => return,
+                    // A drop (chaos or a revoked token) must not wait for the pacing.
+                    ctrl = control.recv(), if control_open => match ctrl {
+                        Some(Control::Drop) => return abort(out.tx()).await,
+                        Some(_) => {}
+                        None => control_open = false,
+                    },
+                    _ = tokio::time::sleep_until(due) => break,
+                }
             }
         }
     }
-    if tx.send(Ok(end_frame("firehose complete"))).await.is_ok() {
+    out.push(Frame::Event(end_frame("firehose complete")));
+    if out.flush().await {
         state.inner.events_sent.fetch_add(1, Ordering::Relaxed);
     }
 }
