@@ -139,6 +139,8 @@ struct Driver<T: 'static> {
     frame_scheduled: Cell<bool>,
     stats_dirty: Cell<bool>,
     id_dirty: Cell<bool>,
+    /// The connection that has carried a non-empty event id, if the current one has.
+    id_seen_on: Cell<Option<ConnId>>,
 }
 
 fn random_seed() -> u64 {
@@ -208,6 +210,7 @@ pub(crate) fn start<T: 'static>(
         frame_scheduled: Cell::new(false),
         stats_dirty: Cell::new(false),
         id_dirty: Cell::new(false),
+        id_seen_on: Cell::new(None),
     });
     driver.listen_to_window(pause_when_hidden);
     if pause_when_hidden && document_hidden() {
@@ -659,11 +662,19 @@ impl<T: 'static> Driver<T> {
             return;
         }
         let raw = raw_id;
+        // A new `EventSource` starts with an empty last event id: until this connection has
+        // carried an id of its own, an empty one means "no news", not "reset", or a heartbeat
+        // after a quiet reconnect would erase the id the next resume needs.
+        if !raw.is_empty() {
+            self.id_seen_on.set(Some(conn));
+        }
+        let id_known = self.id_seen_on.get() == Some(conn);
         // Compared in place, not cloned out of the signal: this runs for every event.
-        let changed = self
-            .signals
-            .last_event_id
-            .with_untracked(|held| held.as_deref().unwrap_or("") != raw);
+        let changed = id_known
+            && self
+                .signals
+                .last_event_id
+                .with_untracked(|held| held.as_deref().unwrap_or("") != raw);
         let id = (!raw.is_empty()).then(|| raw.clone());
         if changed {
             self.signals
@@ -673,7 +684,7 @@ impl<T: 'static> Driver<T> {
         }
         self.dispatch(Input::Event {
             conn,
-            id: Some(raw),
+            id: id_known.then_some(raw),
         });
         let is = |opt: &Option<String>| opt.as_deref() == Some(name);
         if is(&self.options.heartbeat_event) {

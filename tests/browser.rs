@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    use_task_stream, Backoff, CloseReason, ConnectionError, ConnectionStatus, OfflineReason,
-    StreamError, TaskStreamOptions, UseTaskStream,
+    Backoff, CloseReason, ConnectionError, ConnectionStatus, OfflineReason, StreamError,
+    TaskStreamOptions,
 };
 use serde_json::json;
 use wasm_bindgen_test::*;
@@ -21,53 +21,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 mod web_support;
 use web_support::*;
 
-struct Mounted {
-    owner: Owner,
-    stream: UseTaskStream,
-    client: String,
-}
-
 fn mount(name: &str, options: TaskStreamOptions) -> Mounted {
     mount_path(name, "/api/events", options)
-}
-
-fn mount_path(name: &str, path: &str, options: TaskStreamOptions) -> Mounted {
-    let _ = any_spawner::Executor::init_wasm_bindgen();
-    let client = tag(name);
-    let url = format!("{SERVER}{path}?client={client}");
-    let owner = Owner::new();
-    let stream = owner.with(|| use_task_stream(url, options));
-    Mounted {
-        owner,
-        stream,
-        client,
-    }
-}
-
-impl Mounted {
-    fn status(&self) -> ConnectionStatus {
-        self.stream.status.get_untracked()
-    }
-
-    async fn wait_connected(&self) {
-        wait_until("Connected", 10_000, || self.status().is_connected()).await;
-    }
-
-    /// Waits until the board equals the server's `/api/state` exactly.
-    async fn wait_converged(&self) {
-        wait_converged(
-            self.stream.tasks,
-            self.stream.stream.last_event_id,
-            15_000.0,
-            "",
-        )
-        .await;
-    }
-
-    fn unmount(self) -> String {
-        self.owner.cleanup();
-        self.client
-    }
 }
 
 #[wasm_bindgen_test]
@@ -154,6 +109,43 @@ async fn a_dropped_stream_backs_off_then_resumes_without_loss() {
     // Exactly the missing events were replayed: nothing arrived twice (a duplicate task
     // version or activity id would have been counted as stale).
     assert_eq!(stats.stale_ignored, 0, "{stats:?}");
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn a_quiet_reconnect_keeps_the_resume_id() {
+    // Pins: a new EventSource reports an empty last event id until an event carries one, so a
+    // heartbeat on a reconnect with nothing new to replay must not erase the id the next
+    // resume needs (it used to: the second reconnect then fell back to a full snapshot).
+    let s = mount("quiet", fast_options());
+    s.wait_connected().await;
+    wait_until("the snapshot's id", 5_000, || {
+        s.stream.stream.last_event_id.get_untracked().is_some()
+    })
+    .await;
+    wait_stream_open(&s.client).await;
+    chaos("drop", json!({ "client": s.client })).await;
+    wait_until("reconnected", 5_000, || {
+        s.stream.stats.get_untracked().connects == 2 && s.status().is_connected()
+    })
+    .await;
+    let beats = s.stream.stats.get_untracked().heartbeats;
+    wait_until("heartbeats on the new connection", 5_000, || {
+        s.stream.stats.get_untracked().heartbeats >= beats + 2
+    })
+    .await;
+    let held = s.stream.stream.last_event_id.get_untracked();
+    assert!(held.is_some(), "a heartbeat erased the resume id");
+    wait_stream_open(&s.client).await;
+    chaos("drop", json!({ "client": s.client })).await;
+    wait_until("reconnected again", 5_000, || {
+        s.stream.stats.get_untracked().connects == 3
+    })
+    .await;
+    let log = attempt_log(&s.client).await;
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert_eq!(log[2]["last_event_id"].as_str(), held.as_deref());
+    assert_eq!(s.stream.stats.get_untracked().resumes, 2);
     s.unmount();
 }
 

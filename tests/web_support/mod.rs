@@ -5,8 +5,11 @@
 use std::time::Duration;
 
 use gloo_timers::future::TimeoutFuture;
-use leptos::prelude::{AnyView, GetUntracked, Signal};
-use leptos_task_stream::{Backoff, Jitter, TaskStore, TaskStreamOptions, STYLESHEET};
+use leptos::prelude::{AnyView, GetUntracked, Owner, Signal};
+use leptos_task_stream::{
+    use_task_stream, Backoff, ConnectionStatus, Jitter, TaskStore, TaskStreamOptions,
+    UseTaskStream, STYLESHEET,
+};
 use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -295,4 +298,66 @@ pub async fn wait_converged(
         );
         sleep(25).await;
     }
+}
+
+/// A `use_task_stream` under its own owner, tagged with a unique `client`.
+pub struct Mounted {
+    pub owner: Owner,
+    pub stream: UseTaskStream,
+    pub client: String,
+}
+
+/// Mounts `use_task_stream` on `{SERVER}{path}?client=<tag>` (`path` may carry more query
+/// parameters after a `?`).
+pub fn mount_path(name: &str, path: &str, options: TaskStreamOptions) -> Mounted {
+    mount_tagged(tag(name), path, options)
+}
+
+/// Like [`mount_path`] with a given client tag (e.g. one a fault was scoped to beforehand).
+pub fn mount_tagged(client: String, path: &str, options: TaskStreamOptions) -> Mounted {
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let url = format!("{SERVER}{path}{sep}client={client}");
+    let owner = Owner::new();
+    let stream = owner.with(|| use_task_stream(url, options));
+    Mounted {
+        owner,
+        stream,
+        client,
+    }
+}
+
+impl Mounted {
+    pub fn status(&self) -> ConnectionStatus {
+        self.stream.status.get_untracked()
+    }
+
+    pub async fn wait_connected(&self) {
+        wait_until("Connected", 10_000, || self.status().is_connected()).await;
+    }
+
+    /// Waits until the board equals the server's `/api/state` exactly.
+    pub async fn wait_converged(&self) {
+        wait_converged(
+            self.stream.tasks,
+            self.stream.stream.last_event_id,
+            15_000.0,
+            "",
+        )
+        .await;
+    }
+
+    pub fn unmount(self) -> String {
+        self.owner.cleanup();
+        self.client
+    }
+}
+
+/// The server's raw `attempt_log` entries for `client` (at_ms, outcome, status, method, auth,
+/// body, last_event_id).
+pub async fn attempt_log(client: &str) -> Vec<Value> {
+    metrics(client).await["attempt_log"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
