@@ -429,6 +429,7 @@ async fn end_to_end(s: &Session, base: &str) {
         ("drop", "Drop connections"),
         ("stall", "Stall 10 s"),
         ("flap", "Flap 10 s"),
+        ("throttle", "429 Retry-After 8 s"),
         ("heal", "Heal"),
     ] {
         let button = s
@@ -450,6 +451,76 @@ async fn end_to_end(s: &Session, base: &str) {
             "{action}: {text}"
         );
     }
+
+    // The transport switch: the page reopens its one stream over fetch and refills the board;
+    // a 401 then stops it at once ("Refused by server", no retry storm) until "Retry now".
+    wait_status(s, "connected", RECOVERY).await;
+    let to_fetch = s.find(r#"button[data-transport="fetch"]"#).await.unwrap();
+    s.click(&to_fetch).await.unwrap();
+    wait_for(
+        "the page on the fetch transport",
+        STEP,
+        move || async move {
+            let pages = s.find_all(r#".demo-page[data-transport="fetch"]"#).await?;
+            Ok((!pages.is_empty()).then_some(()))
+        },
+    )
+    .await;
+    wait_status(s, "connected", RECOVERY).await;
+    wait_for("cards over fetch", STEP, move || async move {
+        Ok((!s.find_all(".lts-card").await?.is_empty()).then_some(()))
+    })
+    .await;
+    // Switching closed the EventSource: one stream is open, not two.
+    let open_now = || async {
+        let m: Value = http
+            .get(format!("{base}/api/metrics"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<u64, String>(m["open_streams"].as_u64().unwrap_or(u64::MAX))
+    };
+    wait_for("exactly one open stream after the switch", STEP, || async {
+        Ok((open_now().await? == 1).then_some(()))
+    })
+    .await;
+    let refuse = s.find(r#"button[data-action="refuse"]"#).await.unwrap();
+    s.click(&refuse).await.unwrap();
+    wait_status(s, "offline", STEP).await;
+    let badge = s.find(".lts-badge").await.unwrap();
+    let text = s.text(&badge).await.unwrap();
+    assert!(text.contains("Refused by server"), "badge: {text}");
+    save_screenshot(s, "demo-e2e-fetch-refused.png").await;
+    let refused = |m: &Value| m["rejected"]["injected"].as_u64().unwrap_or(0);
+    let before = refused(
+        &http
+            .get(format!("{base}/api/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = refused(
+        &http
+            .get(format!("{base}/api/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(before, after, "a refused fetch stream kept retrying");
+    post(http, format!("{base}/api/chaos/heal"), json!({})).await;
+    let retry = s.find_within(&badge, ".lts-retry").await.unwrap();
+    s.click(&retry[0]).await.unwrap();
+    wait_status(s, "connected", RECOVERY).await;
 
     // Navigating away closes the page's stream: the server's open-stream gauge drops to 0.
     let http = reqwest::Client::new();

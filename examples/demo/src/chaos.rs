@@ -17,7 +17,7 @@ struct Action {
     hint: &'static str,
 }
 
-const ACTIONS: [Action; 6] = [
+const ACTIONS: [Action; 8] = [
     Action {
         key: "dispatch",
         label: "Dispatch mission",
@@ -38,6 +38,20 @@ const ACTIONS: [Action; 6] = [
         path: "/api/chaos/outage",
         body: r#"{"secs":10}"#,
         hint: "Answer 503 for 10 s: retries back off (1 s, 2 s, 4 s … with jitter) instead of hammering the server.",
+    },
+    Action {
+        key: "throttle",
+        label: "429 Retry-After 8 s",
+        path: "/api/chaos/reject",
+        body: r#"{"status":429,"secs":12,"retry_after":8,"drop":true}"#,
+        hint: "For 12 s answer 429 Too Many Requests with Retry-After: 8. Over fetch the client waits the 8 s it was told; EventSource cannot see the header and backs off on its own schedule.",
+    },
+    Action {
+        key: "refuse",
+        label: "401 for 10 s",
+        path: "/api/chaos/reject",
+        body: r#"{"status":401,"secs":10,"drop":true}"#,
+        hint: "For 10 s answer 401 Unauthorized. Over fetch the client stops at once (Refused by server, no retry storm) until you press Retry now; EventSource cannot tell a 401 from an outage and keeps backing off.",
     },
     Action {
         key: "stall",
