@@ -9,7 +9,8 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos_task_stream::{
     shared_stream_count, use_shared_task_stream, use_task_stream, Backoff, ConnectionBadge,
-    ConnectionStatus, StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider,
+    ConnectionStatus, FetchOptions, StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider,
+    Transport,
 };
 use serde_json::{json, Value};
 use wasm_bindgen::{JsCast, JsValue};
@@ -142,6 +143,24 @@ async fn ingest_throughput() {
     let (state_long, state_longest) = long_tasks();
     owner.cleanup();
 
+    // The same hook over the fetch transport: one JS call per network chunk instead of one
+    // MessageEvent per event, parsed by the crate's SSE parser.
+    watch_long_tasks();
+    let owner = Owner::new();
+    let t0 = now_ms();
+    let s = owner.with(|| {
+        use_task_stream(
+            url("bench-state-fetch", ""),
+            TaskStreamOptions::default().transport(Transport::Fetch(FetchOptions::default())),
+        )
+    });
+    let t1 = wait_closed(s.status, 120_000.0).await;
+    let fetch_ms = t1 - t0;
+    assert_eq!(s.stats.get_untracked().events, N + 1);
+    assert_eq!(s.tasks.snapshot_untracked().len(), 1000);
+    let (fetch_long, fetch_longest) = long_tasks();
+    owner.cleanup();
+
     // The hook plus a rendered Task Board (1,000 cards, each updated 100 times).
     watch_long_tasks();
     let board_url = url(&tag("bench-board"), "");
@@ -189,6 +208,8 @@ async fn ingest_throughput() {
             "baseline_long_tasks": base_long, "baseline_longest_ms": base_longest,
             "state_ms": state_ms, "state_eps": rate(state_ms),
             "state_long_tasks": state_long, "state_longest_ms": state_longest,
+            "fetch_ms": fetch_ms, "fetch_eps": rate(fetch_ms),
+            "fetch_long_tasks": fetch_long, "fetch_longest_ms": fetch_longest,
             "board_ms": board_ms, "board_eps": rate(board_ms),
             "board_long_tasks": board_long, "board_longest_ms": board_longest,
             "paced_events": 50000, "paced_rate": 10000, "paced_ms": paced_ms,
