@@ -82,7 +82,7 @@ pub enum BackoffError {
     #[error("backoff factor must be a finite number ≥ 1.0, got {0}")]
     BadFactor(String),
     /// `max_delay` was below `initial`.
-    #[error("backoff max_delay ({} ms) must be ≥ initial ({} ms)", .max.as_millis(), .initial.as_millis())]
+    #[error("backoff max_delay ({} ms) must be ≥ initial ({} ms)", millis(.max), millis(.initial))]
     CapBelowInitial {
         /// The configured initial delay.
         initial: Duration,
@@ -100,6 +100,15 @@ pub enum BackoffError {
     /// `max_attempts` was `Some(0)`: the stream could never reconnect.
     #[error("backoff max_attempts must be at least 1 (use None to retry forever)")]
     ZeroMaxAttempts,
+}
+
+/// `d.as_millis()` as text, without `u128` formatting (which would add kilobytes to every app's
+/// wasm): the whole seconds, then the milliseconds as three digits.
+fn millis(d: &Duration) -> String {
+    match d.as_secs() {
+        0 => d.subsec_millis().to_string(),
+        secs => format!("{secs}{:03}", d.subsec_millis()),
+    }
 }
 
 /// A capped exponential backoff policy with jitter.
@@ -247,7 +256,7 @@ impl Backoff {
             return Err(BackoffError::ZeroInitial);
         }
         if !self.factor.is_finite() || self.factor < 1.0 {
-            return Err(BackoffError::BadFactor(format!("{}", self.factor)));
+            return Err(BackoffError::BadFactor(crate::text::display(self.factor)));
         }
         for (field, value) in [
             ("initial", self.initial),
@@ -367,6 +376,16 @@ mod tests {
 
     fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
+    }
+
+    #[test]
+    fn millis_reads_as_as_millis() {
+        for secs in [0, 1, 86_400, u64::MAX / 1_000, u64::MAX] {
+            for nanos in [0, 999_999, 1_000_000, 7_000_000, 999_999_999] {
+                let d = Duration::new(secs, nanos);
+                assert_eq!(millis(&d), d.as_millis().to_string(), "{d:?}");
+            }
+        }
     }
 
     #[test]

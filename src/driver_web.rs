@@ -27,7 +27,7 @@ use web_sys::{
     ReadableStreamDefaultReader, Request, RequestCache, RequestCredentials, RequestInit, Response,
 };
 
-use super::{Decoder, Signals, Sink, StreamMessage};
+use super::{Deliver, Signals};
 use crate::backoff::JitterRng;
 use crate::error::{StreamError, StreamStats};
 use crate::machine::{
@@ -40,7 +40,7 @@ use crate::transport::{FetchOptions, Transport};
 
 /// A handle that feeds inputs to a running driver (weak: it never keeps the driver alive).
 #[derive(Clone)]
-pub(crate) struct Control(Weak<dyn Dispatch>);
+pub(crate) struct Control(Weak<Driver>);
 
 impl Control {
     pub fn send(&self, input: Input) {
@@ -50,8 +50,17 @@ impl Control {
     }
 }
 
-trait Dispatch {
-    fn dispatch(&self, input: Input);
+/// The entry point of the fetch transport, held by every [`FetchOptions`] (its `Default` sets
+/// it). The driver reaches the fetch code only through it, so an app that never builds a
+/// `FetchOptions` does not link that code (the fetch driver, the SSE parser, the HTTP header
+/// parsers): the linker drops what nothing points to.
+#[derive(Clone, Copy)]
+pub(crate) struct FetchOpen(fn(&Driver, ConnId, Option<&str>, &FetchOptions) -> Option<Handle>);
+
+impl Default for FetchOpen {
+    fn default() -> Self {
+        FetchOpen(open_fetch)
+    }
 }
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
@@ -62,7 +71,7 @@ struct Connection {
     handle: Handle,
 }
 
-enum Handle {
+pub(crate) enum Handle {
     /// An `EventSource` and the closures registered on it.
     EventSource {
         source: EventSource,
@@ -111,7 +120,13 @@ impl Drop for WindowListener {
 }
 
 /// Drops `value` on a later microtask, so that a closure is never freed while it is running.
+///
+/// Boxed, so that `spawn_local` is compiled once rather than once per type dropped.
 fn defer_drop<T: 'static>(value: T) {
+    defer_drop_boxed(Box::new(value));
+}
+
+fn defer_drop_boxed(value: Box<dyn std::any::Any>) {
     wasm_bindgen_futures::spawn_local(async move {
         drop(value);
     });
@@ -124,12 +139,11 @@ struct State {
     stale: Option<(TimerId, Timeout)>,
 }
 
-struct Driver<T: 'static> {
-    this: Weak<Driver<T>>,
+pub(crate) struct Driver {
+    this: Weak<Driver>,
     url: String,
     options: EventStreamOptions,
-    decode: Decoder<T>,
-    sink: Sink<T>,
+    deliver: Deliver,
     signals: Signals,
     state: RefCell<State>,
     window_listeners: RefCell<Vec<WindowListener>>,
@@ -162,11 +176,10 @@ fn document_hidden() -> bool {
         .unwrap_or(false)
 }
 
-pub(crate) fn start<T: 'static>(
+pub(crate) fn start(
     url: String,
     options: EventStreamOptions,
-    decode: Decoder<T>,
-    sink: Sink<T>,
+    deliver: Deliver,
     signals: Signals,
 ) -> Option<Control> {
     let refresh = matches!(&options.transport, Transport::Fetch(f) if f.refreshes_credentials());
@@ -190,12 +203,11 @@ pub(crate) fn start<T: 'static>(
     };
     let immediate = options.immediate;
     let pause_when_hidden = options.pause_when_hidden;
-    let driver: Rc<Driver<T>> = Rc::new_cyclic(|this| Driver {
+    let driver: Rc<Driver> = Rc::new_cyclic(|this| Driver {
         this: this.clone(),
         url,
         options,
-        decode,
-        sink,
+        deliver,
         signals,
         state: RefCell::new(State {
             machine,
@@ -228,11 +240,18 @@ pub(crate) fn start<T: 'static>(
     }
     let keep = SendWrapper::new(driver.clone());
     on_cleanup(move || keep.take().dispose());
-    let weak: Weak<dyn Dispatch> = Rc::downgrade(&(driver as Rc<dyn Dispatch>));
-    Some(Control(weak))
+    Some(Control(Rc::downgrade(&driver)))
 }
 
-impl<T: 'static> Dispatch for Driver<T> {
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Without an owner (or if cleanup never ran), still close the EventSource: an unclosed
+        // one would keep reconnecting on the browser's own 3 s schedule.
+        self.dispose();
+    }
+}
+
+impl Driver {
     fn dispatch(&self, input: Input) {
         if self.disposed.get() {
             return;
@@ -260,18 +279,8 @@ impl<T: 'static> Dispatch for Driver<T> {
         }
         self.busy.set(false);
     }
-}
 
-impl<T: 'static> Drop for Driver<T> {
-    fn drop(&mut self) {
-        // Without an owner (or if cleanup never ran), still close the EventSource: an unclosed
-        // one would keep reconnecting on the browser's own 3 s schedule.
-        self.dispose();
-    }
-}
-
-impl<T: 'static> Driver<T> {
-    fn weak(&self) -> Weak<Driver<T>> {
+    fn weak(&self) -> Weak<Driver> {
         self.this.clone()
     }
 
@@ -334,7 +343,7 @@ impl<T: 'static> Driver<T> {
         }
     }
 
-    fn timer(&self, delay: Duration, fire: impl FnOnce(&Driver<T>) + 'static) -> Timeout {
+    fn timer(&self, delay: Duration, fire: impl FnOnce(&Driver) + 'static) -> Timeout {
         let weak = self.weak();
         let ms = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
         Timeout::new(ms, move || {
@@ -403,7 +412,7 @@ impl<T: 'static> Driver<T> {
 
     fn open(&self, conn: ConnId, last_event_id: Option<String>) {
         let handle = match &self.options.transport {
-            Transport::Fetch(fetch) => self.open_fetch(conn, last_event_id.as_deref(), fetch),
+            Transport::Fetch(fetch) => (fetch.open.0)(self, conn, last_event_id.as_deref(), fetch),
             _ => self.open_event_source(conn, last_event_id.as_deref()),
         };
         let Some(handle) = handle else { return };
@@ -514,59 +523,6 @@ impl<T: 'static> Driver<T> {
             }
         }
         names
-    }
-
-    fn open_fetch(
-        &self,
-        conn: ConnId,
-        last_event_id: Option<&str>,
-        fetch: &FetchOptions,
-    ) -> Option<Handle> {
-        let url = self.url.clone();
-        let Some(window) = web_sys::window() else {
-            self.refused(url, "fetch needs a browser window".into());
-            return None;
-        };
-        let built = (|| -> Result<(Request, AbortController), JsValue> {
-            let headers = Headers::new()?;
-            headers.set("Accept", "text/event-stream")?;
-            headers.set("Cache-Control", "no-cache")?;
-            for (name, value) in fetch.request_headers() {
-                headers.append(&name, &value)?;
-            }
-            if let (Some(_), Some(id)) = (&self.options.resume, last_event_id) {
-                headers.set("Last-Event-ID", id)?;
-            }
-            let abort = AbortController::new()?;
-            let init = RequestInit::new();
-            init.set_method(fetch.request_method());
-            init.set_headers(&headers);
-            if let Some(body) = fetch.request_body() {
-                init.set_body(&JsValue::from_str(body));
-            }
-            init.set_signal(Some(&abort.signal()));
-            init.set_cache(RequestCache::NoStore);
-            init.set_credentials(if self.options.with_credentials {
-                RequestCredentials::Include
-            } else {
-                RequestCredentials::SameOrigin
-            });
-            Ok((Request::new_with_str_and_init(&url, &init)?, abort))
-        })();
-        let (request, abort) = match built {
-            Ok(r) => r,
-            Err(e) => {
-                let message = js_message(&e)
-                    .unwrap_or_else(|| "the browser refused to build the request".into());
-                self.refused(url, message);
-                return None;
-            }
-        };
-        let response = window.fetch_with_request(&request);
-        let parser = SseParser::with_max_event_bytes(self.options.max_event_bytes)
-            .with_last_event_id(last_event_id.unwrap_or_default());
-        wasm_bindgen_futures::spawn_local(read_fetch(self.weak(), conn, response, parser));
-        Some(Handle::Fetch { abort })
     }
 
     /// `true` while `conn` is the transport the machine listens to.
@@ -696,9 +652,8 @@ impl<T: 'static> Driver<T> {
         }
         if is(&self.options.end_event) {
             self.update_stats(|s| s.events += 1);
-            let reason = serde_json::from_str::<crate::protocol::End>(&data)
-                .map(|e| e.reason)
-                .unwrap_or_else(|_| crate::protocol::truncate_for_display(&data, 200));
+            let reason = crate::json::end_reason(&data)
+                .unwrap_or_else(|| crate::protocol::truncate_for_display(&data, 200));
             self.dispatch(Input::ServerEnded { conn, reason });
             return;
         }
@@ -714,13 +669,8 @@ impl<T: 'static> Driver<T> {
             }));
             return;
         }
-        match (self.decode)(name, &data) {
-            Ok(value) => {
-                let applied = (self.sink)(StreamMessage {
-                    name: name.to_owned(),
-                    id,
-                    data: value,
-                });
+        match (self.deliver)(name, id, &data) {
+            Ok(applied) => {
                 self.update_stats(|s| {
                     s.events += 1;
                     if !applied {
@@ -819,11 +769,65 @@ impl<T: 'static> Driver<T> {
     }
 }
 
+/// Opens a fetch transport (see [`FetchOpen`]).
+fn open_fetch(
+    d: &Driver,
+    conn: ConnId,
+    last_event_id: Option<&str>,
+    fetch: &FetchOptions,
+) -> Option<Handle> {
+    let url = d.url.clone();
+    let Some(window) = web_sys::window() else {
+        d.refused(url, "fetch needs a browser window".into());
+        return None;
+    };
+    let built = (|| -> Result<(Request, AbortController), JsValue> {
+        let headers = Headers::new()?;
+        headers.set("Accept", "text/event-stream")?;
+        headers.set("Cache-Control", "no-cache")?;
+        for (name, value) in fetch.request_headers() {
+            headers.append(&name, &value)?;
+        }
+        if let (Some(_), Some(id)) = (&d.options.resume, last_event_id) {
+            headers.set("Last-Event-ID", id)?;
+        }
+        let abort = AbortController::new()?;
+        let init = RequestInit::new();
+        init.set_method(fetch.request_method());
+        init.set_headers(&headers);
+        if let Some(body) = fetch.request_body() {
+            init.set_body(&JsValue::from_str(body));
+        }
+        init.set_signal(Some(&abort.signal()));
+        init.set_cache(RequestCache::NoStore);
+        init.set_credentials(if d.options.with_credentials {
+            RequestCredentials::Include
+        } else {
+            RequestCredentials::SameOrigin
+        });
+        Ok((Request::new_with_str_and_init(&url, &init)?, abort))
+    })();
+    let (request, abort) = match built {
+        Ok(r) => r,
+        Err(e) => {
+            let message =
+                js_message(&e).unwrap_or_else(|| "the browser refused to build the request".into());
+            d.refused(url, message);
+            return None;
+        }
+    };
+    let response = window.fetch_with_request(&request);
+    let parser = SseParser::with_max_event_bytes(d.options.max_event_bytes)
+        .with_last_event_id(last_event_id.unwrap_or_default());
+    wasm_bindgen_futures::spawn_local(read_fetch(d.weak(), conn, response, parser));
+    Some(Handle::Fetch { abort })
+}
+
 /// Reads one fetch: waits for the response head, then streams its body through `parser` until
 /// the body ends, fails, or the connection stops being current (closed, aborted, replaced,
 /// driver dropped). Holds the driver only between awaits, never across one.
-async fn read_fetch<T: 'static>(
-    weak: Weak<Driver<T>>,
+async fn read_fetch(
+    weak: Weak<Driver>,
     conn: ConnId,
     response: js_sys::Promise,
     mut parser: SseParser,

@@ -147,11 +147,15 @@ mod components;
 mod error;
 mod frame;
 pub mod http;
+// Used by the browser build; native builds decode with serde and test this module against it.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod json;
 pub mod machine;
 mod options;
 pub mod sse;
 pub mod status;
 mod task_store;
+mod text;
 pub mod time;
 mod transport;
 pub mod url;

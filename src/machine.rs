@@ -43,6 +43,7 @@ use std::time::Duration;
 use crate::backoff::{Backoff, BackoffError, JitterRng};
 use crate::http::{reason_phrase, StatusClass};
 use crate::status::{CloseReason, ConnectionStatus, OfflineReason, Timestamp};
+use crate::text::quoted;
 
 /// Identifies one transport (one `EventSource`, one fetch) the machine asked to open.
 pub type ConnId = u64;
@@ -339,7 +340,7 @@ pub enum ConnectionError {
         status: u16,
     },
     /// The server answered 2xx with a body that is not `text/event-stream`.
-    #[error("server answered {content_type:?} instead of \"text/event-stream\"; not retrying")]
+    #[error("server answered {} instead of \"text/event-stream\"; not retrying", quoted(.content_type))]
     NotAStream {
         /// The `Content-Type` received (empty when absent).
         content_type: String,
@@ -367,16 +368,21 @@ fn status_message(status: u16) -> String {
 }
 
 /// "850 ms", "6.2 s", "30 s": durations as people read them in error messages. Integer maths
-/// only: float formatting would add kilobytes to every app's wasm.
+/// only, and in `u64`: float formatting, or `u128` formatting (`as_millis`), would add
+/// kilobytes to every app's wasm.
 fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1_000 {
+    let (secs, ms) = (d.as_secs(), d.subsec_millis());
+    if secs == 0 {
         format!("{ms} ms")
-    } else if ms % 1_000 == 0 {
-        format!("{} s", ms / 1_000)
+    } else if ms == 0 {
+        format!("{secs} s")
     } else {
+        // Tenths of a second, rounded half up: 1.950 s is "2.0 s".
         let tenths = (ms + 50) / 100;
-        format!("{}.{} s", tenths / 10, tenths % 10)
+        match secs.checked_add(u64::from(tenths / 10)) {
+            Some(whole) => format!("{whole}.{} s", tenths % 10),
+            None => "18446744073709551616.0 s".into(),
+        }
     }
 }
 
@@ -982,5 +988,47 @@ impl ConnectionMachine {
             retry_at: now + delay,
         };
         out.push(Command::StartRetryTimer { timer, delay });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human;
+    use std::time::Duration;
+
+    /// The `u128` formulation `human` replaces: the text must not change.
+    fn reference(d: Duration) -> String {
+        let ms = d.as_millis();
+        if ms < 1_000 {
+            format!("{ms} ms")
+        } else if ms % 1_000 == 0 {
+            format!("{} s", ms / 1_000)
+        } else {
+            let tenths = (ms + 50) / 100;
+            format!("{}.{} s", tenths / 10, tenths % 10)
+        }
+    }
+
+    #[test]
+    fn human_durations_read_as_before() {
+        let mut cases = vec![Duration::MAX, Duration::from_secs(u64::MAX), Duration::ZERO];
+        for secs in [0, 1, 9, 59, 86_400, u64::MAX / 10, u64::MAX - 1, u64::MAX] {
+            for nanos in [
+                0,
+                1,
+                999_999,
+                1_000_000,
+                49_999_999,
+                50_000_000,
+                949_000_000,
+                950_000_000,
+                999_999_999,
+            ] {
+                cases.push(Duration::new(secs, nanos));
+            }
+        }
+        for d in cases {
+            assert_eq!(human(d), reference(d), "{d:?}");
+        }
     }
 }

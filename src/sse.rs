@@ -92,7 +92,8 @@ pub enum SseError {
     /// The event being built (its data buffer plus the current line) grew past the limit. The
     /// event is dropped and the rest of it, up to its blank line, is skipped unparsed.
     #[error(
-        "SSE event (type {event:?}) exceeds the {limit}-byte limit; skipped to its blank line"
+        "SSE event (type {}) exceeds the {limit}-byte limit; skipped to its blank line",
+        crate::text::quoted(.event)
     )]
     EventTooLarge {
         /// The configured limit ([`SseParser::with_max_event_bytes`]).

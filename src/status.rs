@@ -226,7 +226,8 @@ impl ConnectionStatus {
         match (self, self.retry_in(now)) {
             (ConnectionStatus::Reconnecting { attempt, .. }, Some(left)) => {
                 // Round up: "in 0 s" while a retry is still pending would read as a hang.
-                let secs = left.as_millis().div_ceil(1000);
+                // `left` is whole milliseconds from a `u64` clock: `u64` maths, no `u128` code.
+                let secs = (left.as_millis() as u64).div_ceil(1000);
                 if secs == 0 {
                     format!("Reconnecting now (attempt {attempt})")
                 } else {

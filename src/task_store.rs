@@ -29,15 +29,30 @@ use crate::protocol::{Task, TaskStatus};
 /// ```
 #[derive(Clone, Copy)]
 pub struct TaskStore {
-    board: StoredValue<Board>,
-    cells: StoredValue<HashMap<String, ArcRwSignal<Task>>>,
-    columns: [RwSignal<Vec<String>>; 5],
-    len: RwSignal<usize>,
+    inner: StoredValue<Inner>,
+}
+
+/// The whole store behind one arena slot. (Every `StoredValue` and `RwSignal` is a slot of its
+/// own, and each one created costs code in every app: the signals here are `Arc` ones.)
+struct Inner {
+    board: Board,
+    cells: HashMap<String, ArcRwSignal<Task>>,
+    columns: [ArcRwSignal<Vec<String>>; 5],
+    len: ArcRwSignal<usize>,
     /// Ids whose cell must be brought in line with the board at the next flush.
-    dirty: StoredValue<HashSet<String>>,
+    dirty: HashSet<String>,
     /// The board's columns changed (a move, an insert, a removal, a snapshot).
-    columns_dirty: StoredValue<bool>,
-    flush_scheduled: StoredValue<bool>,
+    columns_dirty: bool,
+    flush_scheduled: bool,
+}
+
+impl Inner {
+    /// Marks `id` for the next flush; `true` when a flush must be scheduled.
+    fn mark(&mut self, id: String, columns: bool) -> bool {
+        self.dirty.insert(id);
+        self.columns_dirty |= columns;
+        !std::mem::replace(&mut self.flush_scheduled, true)
+    }
 }
 
 fn col(status: TaskStatus) -> usize {
@@ -51,29 +66,35 @@ impl TaskStore {
     /// An empty store, owned by the current reactive owner.
     pub fn new() -> Self {
         Self {
-            board: StoredValue::new(Board::default()),
-            cells: StoredValue::new(HashMap::new()),
-            columns: std::array::from_fn(|_| RwSignal::new(Vec::new())),
-            len: RwSignal::new(0),
-            dirty: StoredValue::new(HashSet::new()),
-            columns_dirty: StoredValue::new(false),
-            flush_scheduled: StoredValue::new(false),
+            inner: StoredValue::new(Inner {
+                board: Board::default(),
+                cells: HashMap::new(),
+                columns: std::array::from_fn(|_| ArcRwSignal::new(Vec::new())),
+                len: ArcRwSignal::new(0),
+                dirty: HashSet::new(),
+                columns_dirty: false,
+                flush_scheduled: false,
+            }),
         }
     }
 
     /// Ids of the tasks in a column, in arrival order (reactive).
     pub fn column(&self, status: TaskStatus) -> Signal<Vec<String>> {
-        self.columns[col(status)].into()
+        self.inner
+            .with_value(|i| i.columns[col(status)].read_only())
+            .into()
     }
 
     /// Number of tasks in a column (reactive).
     pub fn count(&self, status: TaskStatus) -> usize {
-        self.columns[col(status)].with(Vec::len)
+        self.inner
+            .with_value(|i| i.columns[col(status)].clone())
+            .with(Vec::len)
     }
 
     /// Number of tasks on the board (reactive).
     pub fn len(&self) -> usize {
-        self.len.get()
+        self.inner.with_value(|i| i.len.clone()).get()
     }
 
     /// `true` when the board is empty (reactive).
@@ -84,125 +105,121 @@ impl TaskStore {
     /// The signal of one task, for a card that re-renders only when that task changes. `None`
     /// when the id is not on the board. The lookup itself is not tracked.
     pub fn task(&self, id: &str) -> Option<ArcReadSignal<Task>> {
-        self.cells
-            .try_with_value(|cells| cells.get(id).map(|c| c.read_only()))
+        self.inner
+            .try_with_value(|i| i.cells.get(id).map(|c| c.read_only()))
             .flatten()
     }
 
     /// A copy of one task, untracked.
     pub fn get_untracked(&self, id: &str) -> Option<Task> {
-        self.board.try_with_value(|b| b.get(id).cloned()).flatten()
+        self.inner
+            .try_with_value(|i| i.board.get(id).cloned())
+            .flatten()
     }
 
     /// A copy of every task, sorted by id, untracked (for comparisons and exports).
     pub fn snapshot_untracked(&self) -> Vec<Task> {
-        self.board
-            .try_with_value(|b| b.sorted_tasks().into_iter().cloned().collect())
+        self.inner
+            .try_with_value(|i| i.board.sorted_tasks().into_iter().cloned().collect())
             .unwrap_or_default()
     }
 
     /// Applies a `task` upsert; returns `false` when it was stale (version ≤ the one held).
     pub fn apply_task(&self, task: Task) -> bool {
-        let id = task.id.clone();
-        let Some(applied) = self.board.try_update_value(|b| b.apply_task(task)) else {
-            return false;
-        };
-        match applied {
-            TaskApplied::Stale { .. } => false,
-            TaskApplied::Inserted(_) => {
-                self.mark(id, true);
+        let applied = self.inner.try_update_value(|i| {
+            let id = task.id.clone();
+            match i.board.apply_task(task) {
+                TaskApplied::Stale { .. } => None,
+                TaskApplied::Inserted(_) => Some(i.mark(id, true)),
+                TaskApplied::Updated { from, to } => Some(i.mark(id, from != to)),
+            }
+        });
+        match applied.flatten() {
+            Some(schedule) => {
+                self.schedule_flush(schedule);
                 true
             }
-            TaskApplied::Updated { from, to } => {
-                self.mark(id, from != to);
-                true
-            }
+            None => false,
         }
     }
 
     /// Applies `task_removed`; returns whether a task was removed.
     pub fn remove(&self, id: &str) -> bool {
-        let removed = matches!(self.board.try_update_value(|b| b.remove(id)), Some(Some(_)));
-        if removed {
-            self.mark(id.to_owned(), true);
+        let removed = self
+            .inner
+            .try_update_value(|i| i.board.remove(id).map(|_| i.mark(id.to_owned(), true)));
+        match removed.flatten() {
+            Some(schedule) => {
+                self.schedule_flush(schedule);
+                true
+            }
+            None => false,
         }
-        removed
     }
 
     /// Applies a `snapshot`: the board becomes exactly these tasks. Tasks present before and
     /// after keep their signal (their cards update in place); the others are dropped.
     pub fn replace(&self, tasks: Vec<Task>) {
-        let ids: Vec<String> = tasks.iter().map(|t| t.id.clone()).collect();
-        let Some(dropped) = self.board.try_update_value(|b| b.replace(tasks)) else {
-            return;
-        };
-        self.dirty
-            .update_value(|d| d.extend(ids.into_iter().chain(dropped)));
-        self.columns_dirty.set_value(true);
-        self.schedule_flush();
+        let schedule = self.inner.try_update_value(|i| {
+            let ids: Vec<String> = tasks.iter().map(|t| t.id.clone()).collect();
+            let dropped = i.board.replace(tasks);
+            i.dirty.extend(ids.into_iter().chain(dropped));
+            i.columns_dirty = true;
+            !std::mem::replace(&mut i.flush_scheduled, true)
+        });
+        self.schedule_flush(schedule == Some(true));
     }
 
     /// Brings every signal in line with the board now, instead of at the next animation frame
     /// (for tests and for code that must read the signals right after an update).
     pub fn flush(&self) {
-        self.flush_scheduled.try_set_value(false);
-        let Some(dirty) = self.dirty.try_update_value(std::mem::take) else {
-            return;
-        };
-        let columns_dirty = self
-            .columns_dirty
-            .try_update_value(std::mem::take)
-            .unwrap_or(false);
-        self.board.with_value(|board| {
-            self.cells.update_value(|cells| {
-                for id in &dirty {
-                    match (board.get(id), cells.get(id)) {
-                        (Some(task), Some(cell)) => {
-                            if cell.with_untracked(|held| held != task) {
-                                cell.set(task.clone());
-                            }
-                        }
-                        (Some(task), None) => {
-                            cells.insert(id.clone(), ArcRwSignal::new(task.clone()));
-                        }
-                        (None, _) => {
-                            cells.remove(id);
+        self.inner.try_update_value(|i| {
+            i.flush_scheduled = false;
+            let dirty = std::mem::take(&mut i.dirty);
+            let columns_dirty = std::mem::take(&mut i.columns_dirty);
+            let Inner {
+                board,
+                cells,
+                columns,
+                len,
+                ..
+            } = i;
+            for id in &dirty {
+                match (board.get(id), cells.get(id)) {
+                    (Some(task), Some(cell)) => {
+                        if cell.with_untracked(|held| held != task) {
+                            cell.set(task.clone());
                         }
                     }
+                    (Some(task), None) => {
+                        cells.insert(id.clone(), ArcRwSignal::new(task.clone()));
+                    }
+                    (None, _) => {
+                        cells.remove(id);
+                    }
                 }
-            });
+            }
             if columns_dirty {
                 for status in TaskStatus::ALL {
                     let ids = board.column(status);
-                    let column = self.columns[col(status)];
+                    let column = &columns[col(status)];
                     if column.with_untracked(|v| v.as_slice() != ids) {
                         column.set(ids.to_vec());
                     }
                 }
-                if self.len.get_untracked() != board.len() {
-                    self.len.set(board.len());
+                if len.get_untracked() != board.len() {
+                    len.set(board.len());
                 }
             }
         });
     }
 
-    fn mark(&self, id: String, columns: bool) {
-        self.dirty.update_value(|d| {
-            d.insert(id);
-        });
-        if columns {
-            self.columns_dirty.set_value(true);
+    /// Asks for a flush before the next frame, when `needed` (none is pending yet).
+    fn schedule_flush(&self, needed: bool) {
+        if needed {
+            let store = *self;
+            crate::frame::on_next_frame(move || store.flush());
         }
-        self.schedule_flush();
-    }
-
-    fn schedule_flush(&self) {
-        if self.flush_scheduled.try_get_value() != Some(false) {
-            return;
-        }
-        self.flush_scheduled.set_value(true);
-        let store = *self;
-        crate::frame::on_next_frame(move || store.flush());
     }
 }
 

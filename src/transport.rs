@@ -85,6 +85,10 @@ pub struct FetchOptions {
     pub(crate) bearer: Option<Signal<Option<String>>>,
     pub(crate) body: Option<String>,
     pub(crate) on_unauthorized: Option<Arc<RefreshFn>>,
+    /// The browser's fetch transport, set by `Default`: the driver opens fetches only through
+    /// it, so apps that never build `FetchOptions` do not carry the fetch code.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) open: crate::use_event_stream::driver::FetchOpen,
 }
 
 impl FetchOptions {

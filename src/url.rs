@@ -13,14 +13,13 @@
 /// );
 /// ```
 pub fn with_query_param(url: &str, param: &str, value: &str) -> String {
-    let (base, fragment) = match url.find('#') {
-        Some(i) => (&url[..i], &url[i..]),
-        None => (url, ""),
-    };
-    let (path, query) = match base.find('?') {
-        Some(i) => (&base[..i], &base[i + 1..]),
-        None => (base, ""),
-    };
+    // No `&s[..i]` here, nor in the rest of the browser build: slicing brings the code and the
+    // text of its panic message into every app.
+    let (base, fragment) = url
+        .find('#')
+        .and_then(|i| url.split_at_checked(i))
+        .unwrap_or((url, ""));
+    let (path, query) = base.split_once('?').unwrap_or((base, ""));
     let key = encode(param);
     let mut parts: Vec<String> = query
         .split('&')
@@ -33,12 +32,15 @@ pub fn with_query_param(url: &str, param: &str, value: &str) -> String {
 }
 
 fn encode(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
         }
     }
     out

@@ -55,19 +55,23 @@ impl UseEventStream {
     }
 }
 
-/// The signals a driver writes (one set per stream, owned by the hook's owner).
-#[derive(Clone, Copy)]
+/// The signals a driver writes (one set per stream). `Arc` signals, shared by the driver and the
+/// hook's read-only [`Signal`]s: an arena `RwSignal` behind each of those would be one more slot
+/// per signal, and creating one costs code in every app.
+#[derive(Clone)]
 pub(crate) struct Signals {
-    pub status: RwSignal<ConnectionStatus>,
-    pub last_error: RwSignal<Option<StreamError>>,
-    pub stats: RwSignal<StreamStats>,
-    pub last_event_id: RwSignal<Option<String>>,
+    pub status: ArcRwSignal<ConnectionStatus>,
+    pub last_error: ArcRwSignal<Option<StreamError>>,
+    pub stats: ArcRwSignal<StreamStats>,
+    pub last_event_id: ArcRwSignal<Option<String>>,
 }
 
-/// Decodes `(event name, data)` into a message, for [`use_stream_with`].
-pub(crate) type Decoder<T> = Rc<dyn Fn(&str, &str) -> Result<T, StreamError>>;
-/// Receives decoded messages; returns `false` when the message was stale and ignored.
-pub(crate) type Sink<T> = Rc<dyn Fn(StreamMessage<T>) -> bool>;
+/// Decodes one event (its name, the stream's last event id, its data) and applies it, for
+/// [`use_stream_with`]. `Ok(false)` when it was stale and ignored.
+///
+/// One closure instead of a decoder and a sink generic over the message type: the driver is not
+/// generic, so an app gets one copy of it however many message types it streams.
+pub(crate) type Deliver = Rc<dyn Fn(&str, Option<String>, &str) -> Result<bool, StreamError>>;
 
 /// Opens a Server-Sent Events stream at `url` and calls `on_message` with every event whose name
 /// is in [`EventStreamOptions::events`], its `data` decoded from JSON into `T`.
@@ -114,8 +118,8 @@ where
     T: DeserializeOwned + 'static,
     F: Fn(StreamMessage<T>) + 'static,
 {
-    let decode: Decoder<T> = Rc::new(|name: &str, data: &str| {
-        serde_json::from_str::<T>(data).map_err(|e| {
+    let deliver: Deliver = Rc::new(move |name: &str, id: Option<String>, data: &str| {
+        let data = serde_json::from_str::<T>(data).map_err(|e| {
             StreamError::Decode(crate::protocol::DecodeError::Malformed {
                 event: "message",
                 message: format!(
@@ -124,21 +128,22 @@ where
                     crate::protocol::truncate_for_display(name, 64)
                 ),
             })
-        })
+        })?;
+        on_message(StreamMessage {
+            name: name.to_owned(),
+            id,
+            data,
+        });
+        Ok(true)
     });
-    let sink: Sink<T> = Rc::new(move |m| {
-        on_message(m);
-        true
-    });
-    use_stream_with(url.into(), options, decode, sink)
+    use_stream_with(url.into(), options, deliver)
 }
 
-/// The shared implementation: any decoder, any sink.
-pub(crate) fn use_stream_with<T: 'static>(
+/// The shared implementation: any decoding, any application of the events.
+pub(crate) fn use_stream_with(
     url: String,
     options: EventStreamOptions,
-    decode: Decoder<T>,
-    sink: Sink<T>,
+    deliver: Deliver,
 ) -> UseEventStream {
     let initial = if options.immediate {
         ConnectionStatus::Connecting
@@ -148,17 +153,21 @@ pub(crate) fn use_stream_with<T: 'static>(
         }
     };
     let signals = Signals {
-        status: RwSignal::new(initial),
-        last_error: RwSignal::new(None),
-        stats: RwSignal::new(StreamStats::default()),
-        last_event_id: RwSignal::new(None),
+        status: ArcRwSignal::new(initial),
+        last_error: ArcRwSignal::new(None),
+        stats: ArcRwSignal::new(StreamStats::default()),
+        last_event_id: ArcRwSignal::new(None),
     };
-    let control = driver::start(url, options, decode, sink, signals);
+    let status = signals.status.read_only().into();
+    let last_error = signals.last_error.read_only().into();
+    let stats = signals.stats.read_only().into();
+    let last_event_id = signals.last_event_id.read_only().into();
+    let control = driver::start(url, options, deliver, signals);
     UseEventStream {
-        status: signals.status.into(),
-        last_error: signals.last_error.into(),
-        stats: signals.stats.into(),
-        last_event_id: signals.last_event_id.into(),
+        status,
+        last_error,
+        stats,
+        last_event_id,
         control: StoredValue::new_local(control),
     }
 }
@@ -175,11 +184,10 @@ mod driver {
         pub fn send(&self, _input: crate::machine::Input) {}
     }
 
-    pub(crate) fn start<T: 'static>(
+    pub(crate) fn start(
         _url: String,
         options: EventStreamOptions,
-        _decode: Decoder<T>,
-        _sink: Sink<T>,
+        _deliver: Deliver,
         signals: Signals,
     ) -> Option<Control> {
         if let Err(e) = options.backoff.validate() {
@@ -196,4 +204,4 @@ mod driver {
 
 #[cfg(target_arch = "wasm32")]
 #[path = "driver_web.rs"]
-mod driver;
+pub(crate) mod driver;

@@ -10,7 +10,7 @@ use crate::options::TaskStreamOptions;
 use crate::protocol::{event_names, TaskEvent};
 use crate::status::ConnectionStatus;
 use crate::task_store::TaskStore;
-use crate::use_event_stream::{use_stream_with, Decoder, Sink, UseEventStream};
+use crate::use_event_stream::{use_stream_with, Deliver, UseEventStream};
 
 /// What [`use_task_stream`] returns. `Copy`.
 #[derive(Clone, Copy)]
@@ -79,7 +79,9 @@ impl UseTaskStream {
 /// ```
 pub fn use_task_stream(url: impl Into<String>, options: TaskStreamOptions) -> UseTaskStream {
     let tasks = TaskStore::new();
-    let activity = RwSignal::new(ActivityLog::new(options.activity_capacity));
+    // An `Arc` signal: no arena slot of its own (see `TaskStore`), only the `Signal` below.
+    let activity = ArcRwSignal::new(ActivityLog::new(options.activity_capacity));
+    let activity_signal = activity.read_only().into();
     let activity_notify = Rc::new(std::cell::Cell::new(false));
     let stream_options = options.stream.events([
         event_names::SNAPSHOT,
@@ -89,9 +91,7 @@ pub fn use_task_stream(url: impl Into<String>, options: TaskStreamOptions) -> Us
         // Unnamed events are not part of the protocol: listen so they are reported, not lost.
         "message",
     ]);
-    let decode: Decoder<TaskEvent> =
-        Rc::new(|name: &str, data: &str| TaskEvent::decode(name, data).map_err(StreamError::from));
-    let sink: Sink<TaskEvent> = Rc::new(move |msg| match msg.data {
+    let apply = move |event: TaskEvent| match event {
         TaskEvent::Snapshot(s) => {
             tasks.replace(s.tasks);
             true
@@ -108,24 +108,28 @@ pub fn use_task_stream(url: impl Into<String>, options: TaskStreamOptions) -> Us
                 .unwrap_or(false);
             if added && !activity_notify.replace(true) {
                 let pending = activity_notify.clone();
+                let activity = activity.clone();
                 crate::frame::on_next_frame(move || {
                     pending.set(false);
-                    // The frame may come after unmount: notify only a live signal.
-                    if activity.try_with_untracked(|_| ()).is_some() {
-                        activity.notify();
-                    }
+                    // The frame may come after unmount: then nothing subscribes any more.
+                    activity.notify();
                 });
             }
             added
         }
         // Heartbeat and end are handled by the driver before decoding.
         TaskEvent::Heartbeat(_) | TaskEvent::End(_) => true,
+    };
+    let deliver: Deliver = Rc::new(move |name: &str, _id: Option<String>, data: &str| {
+        // `TaskEvent::decode`, without serde_json in the browser (see `crate::json`).
+        let event = crate::json::decode(name, data).map_err(StreamError::from)?;
+        Ok(apply(event))
     });
-    let stream = use_stream_with(url.into(), stream_options, decode, sink);
+    let stream = use_stream_with(url.into(), stream_options, deliver);
     UseTaskStream {
         status: stream.status,
         tasks,
-        activity: activity.into(),
+        activity: activity_signal,
         last_error: stream.last_error,
         stats: stream.stats,
         stream,

@@ -225,7 +225,7 @@ pub enum TaskEvent {
 #[non_exhaustive]
 pub enum DecodeError {
     /// The event name is not part of the protocol.
-    #[error("unknown event type {name:?}")]
+    #[error("unknown event type {}", quoted(.name))]
     UnknownEvent {
         /// The name received (truncated to 64 characters).
         name: String,
@@ -240,12 +240,33 @@ pub enum DecodeError {
     },
 }
 
+/// `format!("{s:?}")`, without `str`'s `Debug` impl, which brings string slicing's panic path
+/// (and its message) into browser builds: `char::escape_debug`, except for a single quote.
+fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '\'' {
+            out.push(c);
+        } else {
+            out.extend(c.escape_debug());
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Cuts `s` to at most `max` characters, marking the cut, so that hostile input cannot make an
 /// error message huge.
 pub fn truncate_for_display(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         None => s.to_owned(),
-        Some((i, _)) => format!("{}…", &s[..i]),
+        Some((i, _)) => {
+            // `get`, not `&s[..i]`: no slicing panic (and its message) in a browser build.
+            let mut cut = s.get(..i).unwrap_or_default().to_owned();
+            cut.push('…');
+            cut
+        }
     }
 }
 
@@ -408,6 +429,18 @@ mod tests {
             TaskEvent::decode("heartbeat", "").unwrap(),
             TaskEvent::Heartbeat(Heartbeat::default())
         );
+    }
+
+    #[test]
+    fn quoted_is_debug() {
+        for s in [
+            "",
+            "task",
+            "it's \"x\"\n\t\\",
+            "\u{301}é\u{0}\u{7f}\u{200d}😀\u{e0001}",
+        ] {
+            assert_eq!(quoted(s), format!("{s:?}"));
+        }
     }
 
     #[test]
