@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Headless-Chromium browser tests against a real strug-dev-server:
+#   src/ (--lib)         the browser build's JSON reader and float text against serde / Rust
 #   tests/browser.rs     the hook (connect, resume, backoff timing, stale, end, offline, cleanup)
 #   tests/fetch.rs       the fetch transport (tokens, status codes, Retry-After, retry:, chunkings)
 #   tests/components.rs  the components (DOM, counts, moves, feed scrolling, badge, sharing, XSS)
@@ -76,4 +77,4 @@ export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 # --release (scripts/bench.sh runs tests/bench.rs and a long soak this way).
 # shellcheck disable=SC2086
 wasm-pack test ${WASM_PACK_FLAGS:-} --headless --chrome -- --locked \
-  ${BROWSER_TESTS:---test browser --test fetch --test components --test hostile --test soak}
+  ${BROWSER_TESTS:---lib --test browser --test fetch --test components --test hostile --test soak}

@@ -215,6 +215,8 @@ async fn an_id_that_goes_backwards_cannot_lose_or_keep_ghost_state() {
     // fresh snapshot: the injected ghost task disappears and the board equals /api/state.
     let h = hook("backwards", fast_options()).await;
     dispatch_mission(2).await;
+    // No mission event may slip in between the ghost and the drop (it would carry a newer id).
+    wait_server_quiet().await;
     let ghost = format!("{}-ghost", h.client);
     chaos(
         "inject",

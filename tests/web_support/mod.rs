@@ -361,3 +361,25 @@ pub async fn attempt_log(client: &str) -> Vec<Value> {
         .cloned()
         .unwrap_or_default()
 }
+
+/// Waits until every task on the server is done or failed, so that no mission emits events for
+/// a while (until `--retain-secs` removes them).
+pub async fn wait_server_quiet() {
+    let start = js_sys::Date::now();
+    loop {
+        let state = fetch_json("GET", "/api/state", None).await;
+        let busy = state["tasks"].as_array().is_some_and(|tasks| {
+            tasks
+                .iter()
+                .any(|t| !matches!(t["status"].as_str(), Some("done" | "failed")))
+        });
+        if !busy {
+            return;
+        }
+        assert!(
+            js_sys::Date::now() - start < 30_000.0,
+            "missions still running after 30 s"
+        );
+        sleep(50).await;
+    }
+}
