@@ -143,6 +143,9 @@ pub(crate) struct Driver {
     this: Weak<Driver>,
     url: String,
     options: EventStreamOptions,
+    /// [`listened_names`] of the options, computed once: the fetch transport checks every event
+    /// against them.
+    names: Vec<String>,
     deliver: Deliver,
     signals: Signals,
     state: RefCell<State>,
@@ -155,6 +158,23 @@ pub(crate) struct Driver {
     id_dirty: Cell<bool>,
     /// The connection that has carried a non-empty event id, if the current one has.
     id_seen_on: Cell<Option<ConnId>>,
+}
+
+/// Every event name delivered: the configured ones, the heartbeat and the end event. A
+/// handful of names: a linear de-duplication (a sort would add code to every app).
+fn listened_names(options: &EventStreamOptions) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in options
+        .events
+        .iter()
+        .chain(&options.heartbeat_event)
+        .chain(&options.end_event)
+    {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
 }
 
 fn random_seed() -> u64 {
@@ -206,6 +226,7 @@ pub(crate) fn start(
     let driver: Rc<Driver> = Rc::new_cyclic(|this| Driver {
         this: this.clone(),
         url,
+        names: listened_names(&options),
         options,
         deliver,
         signals,
@@ -489,11 +510,11 @@ impl Driver {
                 }
             }),
         );
-        for name in self.listened_names() {
+        for name in &self.names {
             let weak = self.weak();
             let event_name = name.clone();
             add(
-                &name,
+                name,
                 Closure::new(move |ev: web_sys::Event| {
                     if let Some(d) = weak.upgrade() {
                         if let Some(msg) = ev.dyn_ref::<MessageEvent>() {
@@ -505,24 +526,6 @@ impl Driver {
             );
         }
         Some(Handle::EventSource { source, listeners })
-    }
-
-    /// Every event name delivered: the configured ones, the heartbeat and the end event. A
-    /// handful of names: a linear de-duplication (a sort would add code to every app).
-    fn listened_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for name in self
-            .options
-            .events
-            .iter()
-            .chain(&self.options.heartbeat_event)
-            .chain(&self.options.end_event)
-        {
-            if !names.contains(name) {
-                names.push(name.clone());
-            }
-        }
-        names
     }
 
     /// `true` while `conn` is the transport the machine listens to.
@@ -567,7 +570,6 @@ impl Driver {
     fn on_chunk(&self, conn: ConnId, parser: &mut SseParser, chunk: &[u8]) -> bool {
         let mut items = Vec::new();
         parser.feed_into(chunk, &mut items);
-        let names = self.listened_names();
         for item in items {
             if !self.is_current(conn) {
                 return false;
@@ -575,7 +577,7 @@ impl Driver {
             match item {
                 Ok(SseItem::Event(e)) => {
                     // As with `EventSource`, names nobody listens to are not delivered.
-                    if names.contains(&e.event) {
+                    if self.names.contains(&e.event) {
                         self.on_event(conn, &e.event, e.id, e.data);
                     }
                 }

@@ -8,21 +8,9 @@
 //! * [`quoted`]: `format!("{s:?}")` for a `str`, whose `Debug` impl also brings string slicing's
 //!   panic path.
 
-/// `format!("{s:?}")`: `s` in double quotes, escaped as `str`'s `Debug` escapes it (which is
-/// `char::escape_debug`, except that a single quote stays as it is).
-pub(crate) fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if c == '\'' {
-            out.push(c);
-        } else {
-            out.extend(c.escape_debug());
-        }
-    }
-    out.push('"');
-    out
-}
+/// `format!("{s:?}")` for a `str`: one implementation, in the protocol crate, which quotes
+/// received text in its own errors too.
+pub(crate) use crate::protocol::quoted;
 
 /// The text of `x` exactly as `format!("{x}")` writes it.
 #[cfg(not(target_arch = "wasm32"))]

@@ -241,8 +241,15 @@ pub enum DecodeError {
 }
 
 /// `format!("{s:?}")`, without `str`'s `Debug` impl, which brings string slicing's panic path
-/// (and its message) into browser builds: `char::escape_debug`, except for a single quote.
-fn quoted(s: &str) -> String {
+/// (and its message) into browser builds: `s` in double quotes, escaped with
+/// `char::escape_debug`, except that a single quote stays as it is. For error messages that
+/// quote received text.
+///
+/// ```
+/// use task_stream_protocol::quoted;
+/// assert_eq!(quoted("it's \"x\"\n"), format!("{:?}", "it's \"x\"\n"));
+/// ```
+pub fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
