@@ -27,8 +27,17 @@ fn mount(name: &str, options: TaskStreamOptions) -> Mounted {
     mount_path(name, "/api/events", options)
 }
 
-fn mount_client(client: &str, options: TaskStreamOptions) -> Mounted {
-    mount_tagged(client.to_owned(), "/api/events", options)
+/// Scopes a `/api/chaos/reject` window (`reject`: its body without `client`) to a fresh client
+/// tag, then mounts a fetch-transport hook with that tag, so its first request meets the window.
+async fn mount_behind_reject(name: &str, mut reject: Value) -> Mounted {
+    let client = tag(name);
+    reject["client"] = json!(client);
+    chaos("reject", reject).await;
+    mount_tagged(
+        client,
+        "/api/events",
+        fetch_options(FetchOptions::default()),
+    )
 }
 
 fn fetch_options(fetch: FetchOptions) -> TaskStreamOptions {
@@ -258,13 +267,7 @@ async fn a_refresh_that_does_not_help_stops_after_one_retry() {
 #[wasm_bindgen_test]
 async fn no_content_means_do_not_reconnect() {
     // Pins: 204 closes for good (the SSE spec's stop signal), one request only.
-    let client = tag("fetch-204");
-    chaos(
-        "reject",
-        json!({ "client": client, "status": 204, "secs": 10 }),
-    )
-    .await;
-    let s = mount_client(&client, fetch_options(FetchOptions::default()));
+    let s = mount_behind_reject("fetch-204", json!({ "status": 204, "secs": 10 })).await;
     wait_until("closed", 5_000, || s.status().is_closed()).await;
     assert!(matches!(
         s.status(),
@@ -280,13 +283,11 @@ async fn no_content_means_do_not_reconnect() {
 async fn too_many_requests_waits_for_retry_after_then_connects() {
     // Pins: 429 + `Retry-After: 2` makes the next attempt wait ≥ 2 s although the policy says
     // 100–200 ms, shows that wait in the status, and connects once the server accepts.
-    let client = tag("fetch-429");
-    chaos(
-        "reject",
-        json!({ "client": client, "status": 429, "secs": 1.5, "retry_after": 2 }),
+    let s = mount_behind_reject(
+        "fetch-429",
+        json!({ "status": 429, "secs": 1.5, "retry_after": 2 }),
     )
     .await;
-    let s = mount_client(&client, fetch_options(FetchOptions::default()));
     wait_until("reconnecting", 5_000, || {
         matches!(s.status(), ConnectionStatus::Reconnecting { .. })
     })
@@ -318,15 +319,13 @@ async fn too_many_requests_waits_for_retry_after_then_connects() {
 async fn a_retry_after_date_is_honoured() {
     // Pins the HTTP-date form: 503 with `Retry-After: <now + 3 s>` waits ≥ 2 s (dates have
     // one-second resolution).
-    let client = tag("fetch-503-date");
     let date = js_sys::Date::new(&(js_sys::Date::now() + 3_000.0).into());
     let http_date = String::from(date.to_utc_string());
-    chaos(
-        "reject",
-        json!({ "client": client, "status": 503, "secs": 1, "retry_after": http_date }),
+    let s = mount_behind_reject(
+        "fetch-503-date",
+        json!({ "status": 503, "secs": 1, "retry_after": http_date }),
     )
     .await;
-    let s = mount_client(&client, fetch_options(FetchOptions::default()));
     s.wait_connected().await;
     let log = attempt_log(&s.client).await;
     assert_eq!(log.len(), 2, "{log:?}");
@@ -338,13 +337,7 @@ async fn a_retry_after_date_is_honoured() {
 async fn other_server_errors_back_off_with_the_policy() {
     // Pins: a 500 without Retry-After retries on the policy's schedule (a few attempts in a
     // second at 200 ms base), reporting the status.
-    let client = tag("fetch-500");
-    chaos(
-        "reject",
-        json!({ "client": client, "status": 500, "secs": 0.8 }),
-    )
-    .await;
-    let s = mount_client(&client, fetch_options(FetchOptions::default()));
+    let s = mount_behind_reject("fetch-500", json!({ "status": 500, "secs": 0.8 })).await;
     wait_until("error", 5_000, || {
         s.stream.last_error.get_untracked().is_some()
     })
@@ -367,13 +360,11 @@ async fn other_server_errors_back_off_with_the_policy() {
 #[wasm_bindgen_test]
 async fn a_login_page_is_a_typed_error_not_a_stream() {
     // Pins: 200 with text/html ⇒ Offline(Rejected) "not an event stream", one request.
-    let client = tag("fetch-html");
-    chaos(
-        "reject",
-        json!({ "client": client, "status": 200, "secs": 10, "content_type": "text/html; charset=utf-8" }),
+    let s = mount_behind_reject(
+        "fetch-html",
+        json!({ "status": 200, "secs": 10, "content_type": "text/html; charset=utf-8" }),
     )
     .await;
-    let s = mount_client(&client, fetch_options(FetchOptions::default()));
     wait_until("rejected", 5_000, || rejected(&s.status()).is_some()).await;
     assert_eq!(
         rejected(&s.status()).unwrap(),

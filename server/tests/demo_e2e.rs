@@ -328,6 +328,17 @@ async fn post(http: &reqwest::Client, url: String, body: Value) -> Value {
     v
 }
 
+/// `GET {base}/api/metrics` (`query` appended as is, e.g. `?client=e2e`).
+async fn metrics(http: &reqwest::Client, base: &str, query: &str) -> Result<Value, String> {
+    http.get(format!("{base}/api/metrics{query}"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// The end-to-end check; `s` is a fresh session, `base` the server's URL.
 async fn end_to_end(s: &Session, base: &str) {
     let http = &reqwest::Client::new();
@@ -401,19 +412,12 @@ async fn end_to_end(s: &Session, base: &str) {
     eprintln!("badge while down: {badge_text:?}");
     save_screenshot(s, "demo-e2e-reconnecting.png").await;
     // Let the client fail at least twice so the backoff is visible on the server's side.
-    let metrics = wait_for("two refused attempts", STEP, move || async move {
-        let m: Value = http
-            .get(format!("{base}/api/metrics?client=e2e"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+    let refusals = wait_for("two refused attempts", STEP, move || async move {
+        let m = metrics(http, base, "?client=e2e").await?;
         Ok((m["rejected"]["outage"].as_u64().unwrap_or(0) >= 2).then_some(m))
     })
     .await;
-    eprintln!("outage refusals so far: {}", metrics["rejected"]["outage"]);
+    eprintln!("outage refusals so far: {}", refusals["rejected"]["outage"]);
     post(http, format!("{base}/api/chaos/heal"), json!({})).await;
     wait_status(s, "connected", RECOVERY).await;
 
@@ -472,19 +476,12 @@ async fn end_to_end(s: &Session, base: &str) {
     })
     .await;
     // Switching closed the EventSource: one stream is open, not two.
-    let open_now = || async {
-        let m: Value = http
-            .get(format!("{base}/api/metrics"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+    let open_streams = |query: &'static str| async move {
+        let m = metrics(http, base, query).await?;
         Ok::<u64, String>(m["open_streams"].as_u64().unwrap_or(u64::MAX))
     };
     wait_for("exactly one open stream after the switch", STEP, || async {
-        Ok((open_now().await? == 1).then_some(()))
+        Ok((open_streams("").await? == 1).then_some(()))
     })
     .await;
     let refuse = s.find(r#"button[data-action="refuse"]"#).await.unwrap();
@@ -495,27 +492,9 @@ async fn end_to_end(s: &Session, base: &str) {
     assert!(text.contains("Refused by server"), "badge: {text}");
     save_screenshot(s, "demo-e2e-fetch-refused.png").await;
     let refused = |m: &Value| m["rejected"]["injected"].as_u64().unwrap_or(0);
-    let before = refused(
-        &http
-            .get(format!("{base}/api/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap(),
-    );
+    let before = refused(&metrics(http, base, "").await.unwrap());
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = refused(
-        &http
-            .get(format!("{base}/api/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap(),
-    );
+    let after = refused(&metrics(http, base, "").await.unwrap());
     assert_eq!(before, after, "a refused fetch stream kept retrying");
     post(http, format!("{base}/api/chaos/heal"), json!({})).await;
     let retry = s.find_within(&badge, ".lts-retry").await.unwrap();
@@ -523,25 +502,13 @@ async fn end_to_end(s: &Session, base: &str) {
     wait_status(s, "connected", RECOVERY).await;
 
     // Navigating away closes the page's stream: the server's open-stream gauge drops to 0.
-    let http = reqwest::Client::new();
-    let open = || async {
-        let m: Value = http
-            .get(format!("{base}/api/metrics?client=none"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok::<u64, String>(m["open_streams"].as_u64().unwrap_or(u64::MAX))
-    };
     wait_for("the page's stream to be open", STEP, || async {
-        Ok((open().await? >= 1).then_some(()))
+        Ok((open_streams("?client=none").await? >= 1).then_some(()))
     })
     .await;
     s.goto("about:blank").await.unwrap();
     wait_for("no open stream after navigating away", STEP, || async {
-        Ok((open().await? == 0).then_some(()))
+        Ok((open_streams("?client=none").await? == 0).then_some(()))
     })
     .await;
 }
