@@ -10,6 +10,10 @@
 //!   only a weak reference to the driver and stops at the next chunk once it is not current;
 //! * exactly one path schedules a reconnect (the machine), with at most one timer pending;
 //! * cleanup is registered on the hook's owner, and after it nothing touches a signal.
+//!
+//! Problems go to the `last_error` and `status` signals, typed. They are also logged to the
+//! console in debug builds only (`debug_warn!`): formatting them in release builds would link
+//! every error text into every app, whether or not it shows them.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -211,7 +215,7 @@ pub(crate) fn start(
     let machine = match ConnectionMachine::new(config, JitterRng::from_seed(random_seed())) {
         Ok(m) => m.with_online(navigator_online()),
         Err(e) => {
-            leptos::logging::error!("leptos-task-stream: {e}; not connecting to {url}");
+            leptos::logging::debug_warn!("leptos-task-stream: {e}; not connecting to {url}");
             signals.status.set(ConnectionStatus::Closed {
                 reason: CloseReason::Misconfigured {
                     message: e.to_string(),
@@ -353,7 +357,7 @@ impl Driver {
                 self.signals.status.set(status);
             }
             Command::ReportError(e) => {
-                leptos::logging::warn!("leptos-task-stream: {}: {e}", self.url);
+                leptos::logging::debug_warn!("leptos-task-stream: {}: {e}", self.url);
                 self.signals
                     .last_error
                     .set(Some(StreamError::Connection(e)));
@@ -460,7 +464,7 @@ impl Driver {
     /// The browser refused to create the transport: report it and stop (retrying the same
     /// request cannot succeed; `reconnect()` tries again).
     fn refused(&self, url: String, message: String) {
-        leptos::logging::error!("leptos-task-stream: cannot open {url}: {message}");
+        leptos::logging::debug_warn!("leptos-task-stream: cannot open {url}: {message}");
         self.signals
             .last_error
             .set(Some(StreamError::InvalidUrl { url, message }));
@@ -584,7 +588,7 @@ impl Driver {
                 Ok(SseItem::Retry(delay)) => self.dispatch(Input::RetryHint { conn, delay }),
                 Err(e) => {
                     self.update_stats(|s| s.decode_errors += 1);
-                    leptos::logging::warn!("leptos-task-stream: {}: {e}", self.url);
+                    leptos::logging::debug_warn!("leptos-task-stream: {}: {e}", self.url);
                     self.signals.last_error.set(Some(StreamError::Stream(e)));
                 }
                 // `SseItem` is non-exhaustive; nothing else exists today.
@@ -685,7 +689,7 @@ impl Driver {
                     s.events += 1;
                     s.decode_errors += 1;
                 });
-                leptos::logging::warn!("leptos-task-stream: {}: {e}", self.url);
+                leptos::logging::debug_warn!("leptos-task-stream: {}: {e}", self.url);
                 self.signals.last_error.set(Some(e));
             }
         }
