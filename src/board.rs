@@ -10,7 +10,9 @@
 //!
 //! The reactive [`TaskStore`](crate::TaskStore) mirrors a [`Board`] into fine-grained signals.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use crate::hash::{FxMap, FxSet};
 
 use crate::protocol::{Activity, Task, TaskStatus};
 
@@ -51,7 +53,7 @@ pub enum TaskApplied {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Board {
-    tasks: HashMap<String, Task>,
+    tasks: FxMap<String, Task>,
     columns: [Vec<String>; 5],
 }
 
@@ -161,7 +163,7 @@ pub struct ActivityLog {
     lines: VecDeque<Activity>,
     /// Ids seen recently, including some already evicted from `lines`, so that a replay of an
     /// evicted line is still recognised. Bounded at `4 × capacity`.
-    seen: HashSet<String>,
+    seen: FxSet<String>,
     seen_order: VecDeque<String>,
 }
 
@@ -180,7 +182,7 @@ impl ActivityLog {
         Self {
             capacity: capacity.max(1),
             lines: VecDeque::new(),
-            seen: HashSet::new(),
+            seen: FxSet::default(),
             seen_order: VecDeque::new(),
         }
     }

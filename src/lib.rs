@@ -146,6 +146,7 @@ mod clock;
 mod components;
 mod error;
 mod frame;
+mod hash;
 pub mod http;
 // Used by the browser build; native builds decode with serde and test this module against it.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]

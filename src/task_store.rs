@@ -1,10 +1,9 @@
 //! The reactive task board: a [`Board`] mirrored into fine-grained signals.
 
-use std::collections::{HashMap, HashSet};
-
 use leptos::prelude::*;
 
 use crate::board::{Board, TaskApplied};
+use crate::hash::{FxMap, FxSet};
 use crate::protocol::{Task, TaskStatus};
 
 /// The live task board of a [`use_task_stream`](crate::use_task_stream), keyed by task id.
@@ -36,11 +35,11 @@ pub struct TaskStore {
 /// own, and each one created costs code in every app: the signals here are `Arc` ones.)
 struct Inner {
     board: Board,
-    cells: HashMap<String, ArcRwSignal<Task>>,
+    cells: FxMap<String, ArcRwSignal<Task>>,
     columns: [ArcRwSignal<Vec<String>>; 5],
     len: ArcRwSignal<usize>,
     /// Ids whose cell must be brought in line with the board at the next flush.
-    dirty: HashSet<String>,
+    dirty: FxSet<String>,
     /// The board's columns changed (a move, an insert, a removal, a snapshot).
     columns_dirty: bool,
     flush_scheduled: bool,
@@ -68,10 +67,10 @@ impl TaskStore {
         Self {
             inner: StoredValue::new(Inner {
                 board: Board::default(),
-                cells: HashMap::new(),
+                cells: FxMap::default(),
                 columns: std::array::from_fn(|_| ArcRwSignal::new(Vec::new())),
                 len: ArcRwSignal::new(0),
-                dirty: HashSet::new(),
+                dirty: FxSet::default(),
                 columns_dirty: false,
                 flush_scheduled: false,
             }),
