@@ -292,7 +292,8 @@ impl Backoff {
         if !raw.is_finite() || raw >= cap {
             self.max_delay
         } else {
-            Duration::from_secs_f64(raw.max(0.0))
+            // `try_`: the panicking conversion would link its panic texts into every app.
+            Duration::try_from_secs_f64(raw.max(0.0)).unwrap_or(self.max_delay)
         }
     }
 
