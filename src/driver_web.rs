@@ -330,7 +330,7 @@ impl Driver {
                 }
             }
             Command::StartRetryTimer { timer, delay } => {
-                let t = self.timer(delay, move |d| d.timer_fired(timer, true));
+                let t = self.timer(delay, timer, true);
                 let old = self.state.borrow_mut().retry.replace((timer, t));
                 drop(old);
             }
@@ -341,7 +341,7 @@ impl Driver {
                 }
             }
             Command::StartStaleTimer { timer, delay } => {
-                let t = self.timer(delay, move |d| d.timer_fired(timer, false));
+                let t = self.timer(delay, timer, false);
                 let old = self.state.borrow_mut().stale.replace((timer, t));
                 drop(old);
             }
@@ -368,12 +368,14 @@ impl Driver {
         }
     }
 
-    fn timer(&self, delay: Duration, fire: impl FnOnce(&Driver) + 'static) -> Timeout {
+    /// A retry (`retry`) or stale timer that feeds its firing back to the machine. Not generic
+    /// over a callback: one timer closure type per app.
+    fn timer(&self, delay: Duration, timer: TimerId, retry: bool) -> Timeout {
         let weak = self.weak();
         let ms = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
         Timeout::new(ms, move || {
             if let Some(d) = weak.upgrade() {
-                fire(&d);
+                d.timer_fired(timer, retry);
             }
         })
     }
@@ -496,35 +498,29 @@ impl Driver {
                 listeners.push((name.to_owned(), cb));
             }
         };
-        let weak = self.weak();
-        add(
-            "open",
-            Closure::new(move |_: web_sys::Event| {
-                if let Some(d) = weak.upgrade() {
-                    d.dispatch(Input::TransportOpened { conn });
-                }
-            }),
-        );
-        let weak = self.weak();
-        add(
-            "error",
-            Closure::new(move |_: web_sys::Event| {
-                if let Some(d) = weak.upgrade() {
-                    d.dispatch(Input::TransportFailed { conn });
-                }
-            }),
-        );
-        for name in &self.names {
+        // The connection's own `open` and `error` (plain `Event`s) and the stream's events
+        // (`MessageEvent`s) share one closure type: each type costs code in every app. A server
+        // event *named* `open` or `error` is a `MessageEvent`: it is data (delivered when
+        // listened to), never mistaken for the connection opening or failing.
+        let listens = |name: &str| self.names.iter().any(|n| n == name);
+        let own = ["open", "error"].into_iter().filter(|own| !listens(own));
+        for name in own.chain(self.names.iter().map(String::as_str)) {
+            let listened = listens(name);
+            let event_name = name.to_owned();
             let weak = self.weak();
-            let event_name = name.clone();
             add(
                 name,
                 Closure::new(move |ev: web_sys::Event| {
-                    if let Some(d) = weak.upgrade() {
-                        if let Some(msg) = ev.dyn_ref::<MessageEvent>() {
+                    let Some(d) = weak.upgrade() else { return };
+                    match (ev.dyn_ref::<MessageEvent>(), event_name.as_str()) {
+                        (Some(msg), _) if listened => {
                             let data = msg.data().as_string().unwrap_or_default();
                             d.on_event(conn, &event_name, msg.last_event_id(), data);
                         }
+                        (Some(_), _) => {}
+                        (None, "open") => d.dispatch(Input::TransportOpened { conn }),
+                        (None, "error") => d.dispatch(Input::TransportFailed { conn }),
+                        (None, _) => {}
                     }
                 }),
             );
@@ -726,30 +722,13 @@ impl Driver {
         add(window.clone().into(), "pageshow", || Input::Visible);
         if visibility {
             if let Some(document) = window.document() {
-                let weak = self.weak();
-                let callback: Listener = Closure::new(move |_: web_sys::Event| {
-                    if let Some(d) = weak.upgrade() {
-                        d.dispatch(if document_hidden() {
-                            Input::Hidden
-                        } else {
-                            Input::Visible
-                        });
+                add(document.into(), "visibilitychange", || {
+                    if document_hidden() {
+                        Input::Hidden
+                    } else {
+                        Input::Visible
                     }
                 });
-                let target: web_sys::EventTarget = document.into();
-                if target
-                    .add_event_listener_with_callback(
-                        "visibilitychange",
-                        callback.as_ref().unchecked_ref(),
-                    )
-                    .is_ok()
-                {
-                    listeners.push(WindowListener {
-                        target,
-                        name: "visibilitychange",
-                        callback,
-                    });
-                }
             }
         }
     }

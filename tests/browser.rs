@@ -312,6 +312,55 @@ async fn pagehide_closes_the_stream_and_pageshow_resumes_it() {
     s.unmount();
 }
 
+/// Makes `document.hidden` read `hidden` (an own property shadowing the prototype's getter),
+/// then fires `visibilitychange` as the browser would.
+fn set_document_hidden(hidden: bool) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let descriptor = js_sys::Object::new();
+    js_sys::Reflect::set(&descriptor, &"value".into(), &hidden.into()).unwrap();
+    js_sys::Reflect::set(&descriptor, &"configurable".into(), &true.into()).unwrap();
+    js_sys::Object::define_property(&document, &"hidden".into(), &descriptor);
+    assert_eq!(document.hidden(), hidden);
+    let event = web_sys::Event::new("visibilitychange").unwrap();
+    document.dispatch_event(&event).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_hidden_tab_pauses_the_stream_when_asked_and_resumes_when_shown() {
+    // Pins: with `pause_when_hidden`, `visibilitychange` to hidden closes the connection
+    // (`Offline { Hidden }`), and back to visible reconnects at once and resumes. Without the
+    // option, hiding changes nothing.
+    let s = mount("hidden", fast_options().pause_when_hidden(true));
+    let keeps = mount("hidden-ignored", fast_options());
+    s.wait_connected().await;
+    keeps.wait_connected().await;
+    let held = s.stream.stream.last_event_id.get_untracked();
+    set_document_hidden(true);
+    wait_no_open_streams(&s.client).await;
+    assert_eq!(
+        s.status(),
+        ConnectionStatus::Offline {
+            reason: OfflineReason::Hidden
+        }
+    );
+    assert!(keeps.status().is_connected());
+    let t0 = js_sys::Date::now();
+    set_document_hidden(false);
+    s.wait_connected().await;
+    assert!(js_sys::Date::now() - t0 < 1_500.0);
+    let log = attempts(&s.client).await;
+    assert_eq!(log.len(), 2);
+    assert_eq!(
+        log[1].2, held,
+        "the shown tab resumes from its last event id"
+    );
+    assert_eq!(attempts(&keeps.client).await.len(), 1);
+    let document = web_sys::window().unwrap().document().unwrap();
+    js_sys::Reflect::delete_property(&document, &"hidden".into()).unwrap();
+    s.unmount();
+    keeps.unmount();
+}
+
 #[wasm_bindgen_test]
 async fn close_and_reconnect_are_honoured() {
     // Pins: close() closes the server-side stream and cancels a pending retry; reconnect()

@@ -7,8 +7,9 @@
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    shared_stream_count, use_task_stream, ConnectionBadge, StreamError, StrugStream, TaskBoard,
-    TaskStreamOptions, TaskStreamProvider, UseTaskStream,
+    shared_stream_count, use_event_stream, use_task_stream, ConnectionBadge, EventStreamOptions,
+    StreamError, StreamMessage, StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider,
+    UseTaskStream,
 };
 use serde_json::json;
 use wasm_bindgen_test::*;
@@ -98,6 +99,61 @@ async fn wrong_shapes_and_missing_fields_are_typed_errors_extra_fields_are_accep
     .await;
     assert_eq!(h.errors(), 4);
     h.assert_alive("shapes").await;
+}
+
+#[wasm_bindgen_test]
+async fn server_events_named_error_or_open_are_not_the_connection_failing() {
+    // Pins: `event: error` (how some servers send application errors) and `event: open` arrive
+    // as `MessageEvent`s on the names the connection itself uses for failing and opening. They
+    // are data: no reconnect, the status stays live, and the next event is applied.
+    let h = hook("named-error", fast_options()).await;
+    for name in ["error", "open", "error"] {
+        inject(&h.client, name, json!({ "message": "quota exceeded" })).await;
+    }
+    // `assert_alive` also requires `connects == 1`: the events above did not reconnect.
+    h.assert_alive("named error and open events").await;
+    // Not listened to by `use_task_stream`: invisible, like any other unknown named event.
+    assert_eq!(h.errors(), 0);
+    assert_eq!(open_streams(&h.client).await, 1);
+}
+
+#[wasm_bindgen_test]
+async fn use_event_stream_delivers_events_named_error_when_asked_to() {
+    // The generic hook, listening to `error` and `note`: both are delivered, decoded, in order;
+    // the connection is untouched.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let client = tag("generic-error");
+    let owner = Owner::new();
+    let got: std::rc::Rc<std::cell::RefCell<Vec<(String, serde_json::Value)>>> = Default::default();
+    let sink = got.clone();
+    let stream = owner.with(|| {
+        use_event_stream(
+            url_for(&client),
+            EventStreamOptions::default()
+                .backoff(fast_backoff())
+                .events(["error", "note"]),
+            move |msg: StreamMessage<serde_json::Value>| {
+                sink.borrow_mut().push((msg.name, msg.data));
+            },
+        )
+    });
+    wait_stream_open(&client).await;
+    inject(&client, "error", json!({ "code": 7 })).await;
+    inject(&client, "note", json!("after")).await;
+    wait_until("two events", 5_000, || got.borrow().len() >= 2).await;
+    assert_eq!(
+        *got.borrow(),
+        [
+            ("error".to_string(), json!({ "code": 7 })),
+            ("note".to_string(), json!("after")),
+        ]
+    );
+    assert!(stream.status.get_untracked().is_connected());
+    let stats = stream.stats.get_untracked();
+    assert_eq!((stats.connects, stats.decode_errors), (1, 0));
+    assert!(stream.last_error.get_untracked().is_none());
+    owner.cleanup();
+    wait_no_open_streams(&client).await;
 }
 
 #[wasm_bindgen_test]
