@@ -19,10 +19,16 @@ pub fn now() -> Timestamp {
 mod imp {
     use super::Timestamp;
 
+    thread_local! {
+        /// Looked up once: the driver reads the clock on every event, and finding
+        /// `window.performance` anew costs four more calls into JavaScript each time.
+        static PERFORMANCE: Option<web_sys::Performance> =
+            web_sys::window().and_then(|w| w.performance());
+    }
+
     pub fn now() -> Timestamp {
-        let ms = web_sys::window()
-            .and_then(|w| w.performance())
-            .map(|p| p.now())
+        let ms = PERFORMANCE
+            .with(|p| p.as_ref().map(|p| p.now()))
             .unwrap_or_else(js_sys::Date::now);
         Timestamp::from_millis_f64(ms)
     }
