@@ -133,6 +133,79 @@ async fn task_board_renders_columns_counts_and_moves_cards_in_place() {
     }
 }
 
+/// Starts sampling the card count in `selector` once per animation frame, until `until` cards
+/// are there (or 10 s pass); the future yields the counts: the frame-by-frame growth of a column.
+/// Sampling starts at the call, not at the first poll.
+fn cards_per_frame(selector: &str, until: u32) -> impl std::future::Future<Output = Vec<u32>> {
+    let sampler = js_sys::Function::new_with_args(
+        "selector, until",
+        "return new Promise(resolve => {
+           const counts = [];
+           const t0 = performance.now();
+           const tick = () => {
+             const n = document.querySelectorAll(selector).length;
+             counts.push(n);
+             if (n >= until || performance.now() - t0 > 10000) resolve(counts);
+             else requestAnimationFrame(tick);
+           };
+           requestAnimationFrame(tick);
+         });",
+    );
+    let promise: js_sys::Promise = sampler
+        .call2(
+            &wasm_bindgen::JsValue::NULL,
+            &selector.into(),
+            &until.into(),
+        )
+        .unwrap()
+        .unchecked_into();
+    async move {
+        let counts = wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+        js_sys::Array::from(&counts)
+            .iter()
+            .map(|v| v.as_f64().unwrap_or(0.0) as u32)
+            .collect()
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_large_snapshot_renders_over_several_frames_in_order() {
+    // Pins: 300 new tasks at once do not become one long task: a column adds at most 64 cards
+    // per frame, its count shows all 300 from the start, and every card arrives, in the
+    // column's order.
+    let client = tag("big-snapshot");
+    let url = url_for(&client);
+    let m = Mount::new(move || {
+        view! { <TaskStreamProvider url=url options=fast_options()><TaskBoard/></TaskStreamProvider> }
+            .into_any()
+    });
+    wait_stream_open(&client).await;
+    let ids: Vec<String> = (0..300).map(|i| format!("{client}-{i:03}")).collect();
+    let tasks: Vec<_> = ids.iter().map(|id| task(id, "bulk", "queued", 1)).collect();
+    let selector = ".lts-column[data-status=queued] .lts-card";
+    let sampling = cards_per_frame(selector, 300);
+    inject(&client, "snapshot", json!({ "tasks": tasks })).await;
+    let counts = sampling.await;
+    assert_eq!(counts.last().copied(), Some(300), "{counts:?}");
+    for pair in counts.windows(2) {
+        assert!(
+            pair[1] - pair[0] <= 64,
+            "more than 64 cards in one frame: {counts:?}"
+        );
+    }
+    assert!(
+        counts.iter().filter(|&&n| n > 0 && n < 300).count() >= 4,
+        "rendered progressively: {counts:?}"
+    );
+    assert_eq!(m.text(".lts-column[data-status=queued] .lts-count"), "300");
+    let shown: Vec<String> = m
+        .all(selector)
+        .iter()
+        .map(|c| c.get_attribute("data-task-id").unwrap_or_default())
+        .collect();
+    assert_eq!(shown, ids);
+}
+
 #[wasm_bindgen_test]
 async fn task_board_shows_an_empty_state() {
     // Pins: a board with no tasks says so.

@@ -13,7 +13,9 @@ use crate::use_task_stream::UseTaskStream;
 /// per task with its title, agent, progress and age.
 ///
 /// Keyed and fine-grained: a task's update re-renders its own card only; a status change moves
-/// that one card to its new column. Renders `<section class="lts-board">` with five
+/// that one card to its new column. A large snapshot or a burst of new tasks renders
+/// progressively, at most 64 new cards per column per animation frame (the counts are complete
+/// at once), so it never turns into one long main-thread task. Renders `<section class="lts-board">` with five
 /// `<div class="lts-column" data-status="…">` and `<article class="lts-card" data-task-id="…">`.
 ///
 /// ```no_run
@@ -54,9 +56,44 @@ pub fn TaskBoard(
     }
 }
 
+/// Cards a column adds per animation frame in the browser. A snapshot or a burst of thousands
+/// of new tasks then renders over a few frames (its first cards at once) instead of in one long
+/// main-thread task: building a card takes about 0.1 ms, so 1,000 at once would freeze the page
+/// for a tenth of a second.
+const CARDS_PER_FRAME: usize = 64;
+
+/// The ids a column renders now: all of them, except that it grows by at most
+/// [`CARDS_PER_FRAME`] over what it rendered last time, and asks for another look next frame
+/// while some are still waiting. New tasks join a column at its end, so the waiting ones are the
+/// newest; the column's count is always the full one.
+fn growing_ids(
+    ids: Signal<Vec<String>>,
+    rendered: StoredValue<usize>,
+    more: ArcTrigger,
+) -> impl Fn() -> Vec<String> + Send + Sync + 'static {
+    move || {
+        more.track();
+        ids.with(|all| {
+            let budget = if cfg!(target_arch = "wasm32") {
+                CARDS_PER_FRAME
+            } else {
+                usize::MAX
+            };
+            let n = all.len().min(rendered.get_value().saturating_add(budget));
+            rendered.set_value(n);
+            if n < all.len() {
+                let more = more.clone();
+                crate::frame::on_next_frame(move || more.notify());
+            }
+            all[..n].to_vec()
+        })
+    }
+}
+
 #[component]
 fn Column(tasks: TaskStore, status: TaskStatus, now: ReadSignal<i64>) -> impl IntoView {
     let ids = tasks.column(status);
+    let shown = growing_ids(ids, StoredValue::new(0), ArcTrigger::new());
     view! {
         <div class="lts-column" data-status=status.as_str()>
             <h3 class="lts-column-title">
@@ -64,7 +101,7 @@ fn Column(tasks: TaskStore, status: TaskStatus, now: ReadSignal<i64>) -> impl In
                 <span class="lts-count">{move || ids.with(Vec::len)}</span>
             </h3>
             <div class="lts-cards">
-                <For each=move || ids.get() key=|id| id.clone() let:id>
+                <For each=shown key=|id| id.clone() let:id>
                     <TaskCard tasks id now/>
                 </For>
             </div>
