@@ -94,10 +94,13 @@ fn gc() {
 }
 
 /// Collects garbage and lets the page settle, so that a measurement does not pay for the
-/// previous one's garbage.
+/// previous one's garbage. The settle is long because the browser finishes a full collection
+/// (sweeping the previous phase's thousand unmounted cards) on the main thread afterwards:
+/// with 50 ms, 5 of 6 paced rounds had one long task (51–65 ms) 120–190 ms after mounting; with
+/// 1 s, none of 6 had any.
 async fn fresh_heap() {
     gc();
-    sleep(50).await;
+    sleep(1_000).await;
 }
 
 fn heap_bytes() -> f64 {
