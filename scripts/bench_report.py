@@ -82,7 +82,8 @@ if ing:
         f"is the median with the range of the {n_rounds} rounds (a single run on this 2-core VM "
         f"varies by about ±20 %), long tasks are counted over all rounds, and the longest is the "
         f"worst round's. Before each consumer the page's garbage is collected (Chromium runs with "
-        f"`--js-flags=--expose-gc`), so that no consumer pays for the previous one's."
+        f"`--js-flags=--expose-gc`) and the page is left idle for 1 s, while the browser sweeps "
+        f"what was freed, so that no consumer pays for the previous one's garbage."
     )
     print()
     print("| consumer | events/s (median) | range | long tasks | longest |")
