@@ -54,8 +54,12 @@ impl Hasher for FxHasher {
     fn write_usize(&mut self, i: usize) {
         self.add(i as u64);
     }
+    /// Folds the high half into the low one, twice around a multiply: a product's high bits
+    /// depend on all of its input, its low bits only on the input's low bits, and `hashbrown`
+    /// on 32-bit targets (wasm) takes both the bucket and the tag from the low 32 bits.
     fn finish(&self) -> u64 {
-        self.0
+        let h = (self.0 ^ (self.0 >> 32)).wrapping_mul(K);
+        h ^ (h >> 32)
     }
 }
 
@@ -91,6 +95,32 @@ mod tests {
             }
         }
         assert_eq!(hash("t-1"), hash("t-1"));
+    }
+
+    /// How many distinct values `bits` low bits of the (32-bit) hash take over `ids`, and how
+    /// many distinct 7-bit tags (bits 25..32, what `hashbrown` compares on 32-bit targets).
+    fn spread(ids: &[String], bits: u32) -> (usize, usize) {
+        let low: FxSet<u64> = ids.iter().map(|id| hash(id) & ((1 << bits) - 1)).collect();
+        let tags: FxSet<u64> = ids.iter().map(|id| (hash(id) >> 25) & 0x7f).collect();
+        (low.len(), tags.len())
+    }
+
+    #[test]
+    fn sequential_ids_spread_over_buckets_and_tags() {
+        // 1,000 random keys over 1,024 buckets fill about 630 of them; a hash whose low bits
+        // ignore part of the id fills far fewer.
+        let shapes: [fn(usize) -> String; 4] = [
+            |i| format!("f-{i}"),
+            |i| format!("task-{i:04}"),
+            |i| format!("{i:08}"),
+            |i| format!("agent-7/run-2026-11-25/step-{i:06}"),
+        ];
+        for shape in shapes {
+            let ids: Vec<String> = (0..1000).map(shape).collect();
+            let (buckets, tags) = spread(&ids, 10);
+            assert!(buckets > 550, "{} … : {buckets} buckets", ids[0]);
+            assert!(tags > 110, "{} … : {tags} tags", ids[0]);
+        }
     }
 
     #[test]
