@@ -69,6 +69,17 @@ impl Default for FetchOpen {
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// A `MessageEvent` as the driver reads it, once per event: `data` as a string in one call
+    /// (`None` when it is not one) rather than `data()` then `as_string()`.
+    type SseMessage;
+    #[wasm_bindgen(method, getter)]
+    fn data(this: &SseMessage) -> Option<String>;
+    #[wasm_bindgen(method, getter, js_name = lastEventId)]
+    fn last_event_id(this: &SseMessage) -> String;
+}
+
 /// One open transport.
 struct Connection {
     id: ConnId,
@@ -512,9 +523,14 @@ impl Driver {
                 name,
                 Closure::new(move |ev: web_sys::Event| {
                     let Some(d) = weak.upgrade() else { return };
-                    match (ev.dyn_ref::<MessageEvent>(), event_name.as_str()) {
+                    // Only the two names the connection itself uses need a type check; on any
+                    // other name this private `EventSource` dispatches `MessageEvent`s only.
+                    let own = !listened || event_name == "open" || event_name == "error";
+                    let msg = (!own || ev.is_instance_of::<MessageEvent>())
+                        .then(|| ev.unchecked_ref::<SseMessage>());
+                    match (msg, event_name.as_str()) {
                         (Some(msg), _) if listened => {
-                            let data = msg.data().as_string().unwrap_or_default();
+                            let data = msg.data().unwrap_or_default();
                             d.on_event(conn, &event_name, msg.last_event_id(), data);
                         }
                         (Some(_), _) => {}
