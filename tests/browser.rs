@@ -124,11 +124,7 @@ async fn a_quiet_reconnect_keeps_the_resume_id() {
     })
     .await;
     wait_stream_open(&s.client).await;
-    chaos("drop", json!({ "client": s.client })).await;
-    wait_until("reconnected", 5_000, || {
-        s.stream.stats.get_untracked().connects == 2 && s.status().is_connected()
-    })
-    .await;
+    s.drop_and_reconnect().await;
     let beats = s.stream.stats.get_untracked().heartbeats;
     wait_until("heartbeats on the new connection", 5_000, || {
         s.stream.stats.get_untracked().heartbeats >= beats + 2
@@ -137,11 +133,7 @@ async fn a_quiet_reconnect_keeps_the_resume_id() {
     let held = s.stream.stream.last_event_id.get_untracked();
     assert!(held.is_some(), "a heartbeat erased the resume id");
     wait_stream_open(&s.client).await;
-    chaos("drop", json!({ "client": s.client })).await;
-    wait_until("reconnected again", 5_000, || {
-        s.stream.stats.get_untracked().connects == 3
-    })
-    .await;
+    s.drop_and_reconnect().await;
     let log = attempt_log(&s.client).await;
     assert_eq!(log.len(), 3, "{log:?}");
     assert_eq!(log[2]["last_event_id"].as_str(), held.as_deref());

@@ -77,12 +77,7 @@ async fn fetch_streams_the_board_and_resumes_with_the_last_event_id_header() {
     s.wait_converged().await;
     let held = s.stream.stream.last_event_id.get_untracked();
     assert!(held.is_some());
-    chaos("drop", json!({ "client": s.client })).await;
-    wait_until("reconnected", 5_000, || {
-        s.stream.stats.get_untracked().connects == 2
-    })
-    .await;
-    s.wait_connected().await;
+    s.drop_and_reconnect().await;
     dispatch_mission(2).await;
     s.wait_converged().await;
     let log = attempt_log(&s.client).await;
@@ -123,12 +118,7 @@ async fn the_bearer_token_is_read_from_its_signal_on_every_attempt() {
     );
     s.wait_connected().await;
     token.set(Some(second.clone()));
-    chaos("drop", json!({ "client": s.client })).await;
-    wait_until("reconnected", 5_000, || {
-        s.stream.stats.get_untracked().connects == 2
-    })
-    .await;
-    s.wait_connected().await;
+    s.drop_and_reconnect().await;
     let log = attempt_log(&s.client).await;
     let auth: Vec<_> = log
         .iter()
@@ -391,12 +381,7 @@ async fn the_servers_retry_field_sets_the_floor() {
         );
         s.wait_connected().await;
         wait_stream_open(&s.client).await;
-        chaos("drop", json!({ "client": s.client })).await;
-        wait_until("reconnected", 5_000, || {
-            s.stream.stats.get_untracked().connects == 2
-        })
-        .await;
-        s.wait_connected().await;
+        s.drop_and_reconnect().await;
         let log = attempt_log(&s.client).await;
         assert_eq!(log.len(), 2, "{log:?}");
         let gap = gaps(&log)[0];
@@ -541,12 +526,7 @@ async fn post_with_a_body_and_custom_headers() {
         ),
     );
     s.wait_connected().await;
-    chaos("drop", json!({ "client": s.client })).await;
-    wait_until("reconnected", 5_000, || {
-        s.stream.stats.get_untracked().connects == 2
-    })
-    .await;
-    s.wait_connected().await;
+    s.drop_and_reconnect().await;
     let log = attempt_log(&s.client).await;
     assert_eq!(log.len(), 2);
     for a in &log {

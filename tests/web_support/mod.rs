@@ -336,6 +336,17 @@ impl Mounted {
         wait_until("Connected", 10_000, || self.status().is_connected()).await;
     }
 
+    /// Has the server drop this client's stream, then waits for the next connection to be up.
+    pub async fn drop_and_reconnect(&self) {
+        let connects = self.stream.stats.get_untracked().connects;
+        chaos("drop", json!({ "client": self.client })).await;
+        wait_until("reconnected", 5_000, || {
+            self.stream.stats.get_untracked().connects == connects + 1
+        })
+        .await;
+        self.wait_connected().await;
+    }
+
     /// Waits until the board equals the server's `/api/state` exactly.
     pub async fn wait_converged(&self) {
         wait_converged(
