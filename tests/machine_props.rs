@@ -6,7 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use leptos_task_stream::{Backoff, ConnectionStatus, Input, Jitter, JitterRng, MachineConfig};
+use leptos_task_stream::{
+    Backoff, ConnId, ConnectionStatus, Input, Jitter, JitterRng, MachineConfig,
+};
 use proptest::prelude::*;
 use support::Harness;
 
@@ -100,6 +102,13 @@ fn backoff() -> impl Strategy<Value = Backoff> {
         })
 }
 
+/// Feeds the input `input` builds for the open transport, if one is open.
+fn on_open(h: &mut Harness, input: impl FnOnce(ConnId) -> Input) {
+    if let Some(conn) = h.open {
+        h.feed(input(conn));
+    }
+}
+
 fn run(h: &mut Harness, steps: &[Step]) {
     for s in steps {
         match s {
@@ -109,32 +118,16 @@ fn run(h: &mut Harness, steps: &[Step]) {
                     h.advance(due.saturating_duration_since(h.now));
                 }
             }
-            Step::Opened => {
-                if let Some(conn) = h.open {
-                    h.feed(Input::TransportOpened { conn });
-                }
-            }
-            Step::Event(id) => {
-                if let Some(conn) = h.open {
-                    h.feed(Input::Event {
-                        conn,
-                        id: id.map(|i| i.to_string()),
-                    });
-                }
-            }
-            Step::Fail => {
-                if let Some(conn) = h.open {
-                    h.feed(Input::TransportFailed { conn });
-                }
-            }
-            Step::End => {
-                if let Some(conn) = h.open {
-                    h.feed(Input::ServerEnded {
-                        conn,
-                        reason: "done".into(),
-                    });
-                }
-            }
+            Step::Opened => on_open(h, |conn| Input::TransportOpened { conn }),
+            Step::Event(id) => on_open(h, |conn| Input::Event {
+                conn,
+                id: id.map(|i| i.to_string()),
+            }),
+            Step::Fail => on_open(h, |conn| Input::TransportFailed { conn }),
+            Step::End => on_open(h, |conn| Input::ServerEnded {
+                conn,
+                reason: "done".into(),
+            }),
             Step::StaleConnInput(i) => {
                 // An input from a transport that is no longer current must change nothing.
                 let old: Vec<_> = h
@@ -193,31 +186,19 @@ fn run(h: &mut Harness, steps: &[Step]) {
             Step::Open => {
                 h.feed(Input::Open);
             }
-            Step::Http(status, retry_after) => {
-                if let Some(conn) = h.open {
-                    h.feed(Input::HttpStatus {
-                        conn,
-                        status: *status,
-                        retry_after: retry_after.map(Duration::from_secs),
-                    });
-                }
-            }
-            Step::NotAStream => {
-                if let Some(conn) = h.open {
-                    h.feed(Input::NotAStream {
-                        conn,
-                        content_type: "text/html".into(),
-                    });
-                }
-            }
-            Step::RetryHint(ms) => {
-                if let Some(conn) = h.open {
-                    h.feed(Input::RetryHint {
-                        conn,
-                        delay: Duration::from_millis(*ms),
-                    });
-                }
-            }
+            Step::Http(status, retry_after) => on_open(h, |conn| Input::HttpStatus {
+                conn,
+                status: *status,
+                retry_after: retry_after.map(Duration::from_secs),
+            }),
+            Step::NotAStream => on_open(h, |conn| Input::NotAStream {
+                conn,
+                content_type: "text/html".into(),
+            }),
+            Step::RetryHint(ms) => on_open(h, |conn| Input::RetryHint {
+                conn,
+                delay: Duration::from_millis(*ms),
+            }),
             Step::Refreshed(ok) => {
                 let refresh =
                     h.m.pending_refresh()
