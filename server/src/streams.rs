@@ -766,6 +766,38 @@ pub async fn firehose(
     sse_response(rx)
 }
 
+/// The firehose's side of its control channel, which only ever asks it to drop the stream
+/// (injected events and `end` are for the global and mission streams).
+struct FirehoseControl {
+    control: mpsc::UnboundedReceiver<Control>,
+    open: bool,
+    shutdown: tokio_util::sync::CancellationToken,
+    tx: mpsc::Sender<io::Result<Bytes>>,
+}
+
+impl FirehoseControl {
+    /// Awaits `work` while serving the channel. `None` when the stream must stop: on shutdown,
+    /// or on a drop (after aborting the body).
+    async fn serve<T>(&mut self, work: impl std::future::Future<Output = T>) -> Option<T> {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => return None,
+                ctrl = self.control.recv(), if self.open => match ctrl {
+                    Some(Control::Drop) => {
+                        abort(&self.tx).await;
+                        return None;
+                    }
+                    Some(_) => {}
+                    None => self.open = false,
+                },
+                done = &mut work => return Some(done),
+            }
+        }
+    }
+}
+
 async fn run_firehose(
     state: AppState,
     tx: mpsc::Sender<io::Result<Bytes>>,
@@ -777,16 +809,20 @@ async fn run_firehose(
     let started = tokio::time::Instant::now();
     let Admitted {
         guard: _guard,
-        mut control,
+        control,
         ..
     } = admitted;
-    let shutdown = state.inner.shutdown.clone();
-    let mut control_open = true;
     // A chunking applies per event frame, so each event is then its own frame.
     let batch = if shape.chunking.is_some() {
         1
     } else {
         FIREHOSE_BATCH
+    };
+    let mut ctl = FirehoseControl {
+        control,
+        open: true,
+        shutdown: state.inner.shutdown.clone(),
+        tx: tx.clone(),
     };
     let mut out = BodyWriter::new(tx, shape.chunking);
     for frame in shape.preamble() {
@@ -830,41 +866,17 @@ async fn run_firehose(
         let count = until - next + 1;
         next = until + 1;
         out.push(Frame::Event(Bytes::from(chunk)));
-        loop {
-            tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => return,
-                ctrl = control.recv(), if control_open => match ctrl {
-                    Some(Control::Drop) => return abort(out.tx()).await,
-                    // Injected events and `end` are for the global and mission streams only.
-                    Some(_) => {}
-                    None => control_open = false,
-                },
-                // Cancellation-safe: an interrupted flush resumes where it stopped.
-                ok = out.flush() => {
-                    if !ok {
-                        return;
-                    }
-                    state.inner.events_sent.fetch_add(count, Ordering::Relaxed);
-                    break;
-                }
-            }
+        // Cancellation-safe: an interrupted flush resumes where it stopped.
+        if ctl.serve(out.flush()).await != Some(true) {
+            return;
         }
+        state.inner.events_sent.fetch_add(count, Ordering::Relaxed);
         if let Some(rate) = rate {
-            // Pace: event `next - 1` is due at started + (next - 1) / rate.
+            // Pace: event `next - 1` is due at started + (next - 1) / rate. A drop (chaos or a
+            // revoked token) does not wait for the pacing.
             let due = started + Duration::from_secs_f64((next - 1) as f64 / rate as f64);
-            loop {
-                tokio::select! {
-                    biased;
-                    _ = shutdown.cancelled() => return,
-                    // A drop (chaos or a revoked token) must not wait for the pacing.
-                    ctrl = control.recv(), if control_open => match ctrl {
-                        Some(Control::Drop) => return abort(out.tx()).await,
-                        Some(_) => {}
-                        None => control_open = false,
-                    },
-                    _ = tokio::time::sleep_until(due) => break,
-                }
+            if ctl.serve(sleep_until(due)).await.is_none() {
+                return;
             }
         }
     }
