@@ -27,17 +27,23 @@ async fn wait_badge(m: &Mount, status: &str) {
     .await;
 }
 
-#[wasm_bindgen_test]
-async fn task_board_renders_columns_counts_and_moves_cards_in_place() {
-    // Pins: five columns in order with counts that match their cards; a task changes column
-    // on a status change; an update re-renders only its own card (the DOM nodes of other cards
-    // survive); a stale version changes nothing.
-    let client = tag("board");
+/// A `TaskBoard` under its own provider, on a fresh client tag; returns the mount and the tag.
+fn mount_board(name: &str) -> (Mount, String) {
+    let client = tag(name);
     let url = url_for(&client);
     let m = Mount::new(move || {
         view! { <TaskStreamProvider url=url options=fast_options()><TaskBoard/></TaskStreamProvider> }
             .into_any()
     });
+    (m, client)
+}
+
+#[wasm_bindgen_test]
+async fn task_board_renders_columns_counts_and_moves_cards_in_place() {
+    // Pins: five columns in order with counts that match their cards; a task changes column
+    // on a status change; an update re-renders only its own card (the DOM nodes of other cards
+    // survive); a stale version changes nothing.
+    let (m, client) = mount_board("board");
     let statuses: Vec<String> = m
         .all(".lts-column")
         .iter()
@@ -173,12 +179,7 @@ async fn a_large_snapshot_renders_over_several_frames_in_order() {
     // Pins: 300 new tasks at once do not become one long task: a column adds at most 64 cards
     // per frame, its count shows all 300 from the start, and every card arrives, in the
     // column's order.
-    let client = tag("big-snapshot");
-    let url = url_for(&client);
-    let m = Mount::new(move || {
-        view! { <TaskStreamProvider url=url options=fast_options()><TaskBoard/></TaskStreamProvider> }
-            .into_any()
-    });
+    let (m, client) = mount_board("big-snapshot");
     wait_stream_open(&client).await;
     let ids: Vec<String> = (0..300).map(|i| format!("{client}-{i:03}")).collect();
     let tasks: Vec<_> = ids.iter().map(|id| task(id, "bulk", "queued", 1)).collect();
