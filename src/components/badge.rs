@@ -31,7 +31,10 @@ pub fn ConnectionBadge(
 ) -> impl IntoView {
     let stream = stream.unwrap_or_else(use_task_stream_context);
     let status = stream.status;
-    let now = use_ticker(Duration::from_millis(250), crate::now);
+    // The countdown re-renders on every tick and every status change, reading the clock then:
+    // a tick's time can be up to a period old when a retry is scheduled, and showed a 4 s wait
+    // as "5 s".
+    let tick = use_ticker(Duration::from_millis(250), || ());
     view! {
         <div
             class="lts-badge"
@@ -41,7 +44,10 @@ pub fn ConnectionBadge(
         >
             <span class="lts-badge-dot" aria-hidden="true"></span>
             <span class="lts-badge-text" aria-hidden="true">
-                {move || status.with(|s| s.describe(now.get()))}
+                {move || {
+                    tick.track();
+                    status.with(|s| s.describe(crate::now()))
+                }}
             </span>
             <span class="lts-sr-only">{move || status.with(|s| s.label())}</span>
             <Show when=move || status.with(|s| s.can_retry_now())>
