@@ -414,7 +414,9 @@ impl Driver {
 
     /// Counts into the stats signal at once (untracked reads are current); subscribers hear of
     /// it at most once per animation frame.
-    fn update_stats(&self, f: impl FnOnce(&mut StreamStats)) {
+    ///
+    /// A plain function, not a generic closure: one copy of the signal update per app.
+    fn update_stats(&self, f: fn(&mut StreamStats)) {
         self.signals.stats.update_untracked(f);
         self.publish_next_frame(true, false);
     }
@@ -463,12 +465,19 @@ impl Driver {
             // Unreachable by the machine's invariant (it closes before it opens); kept safe.
             p.close();
         }
-        self.update_stats(|s| {
-            s.connects += 1;
-            if s.connects > 1 {
-                s.reconnects += 1;
-                if last_event_id.is_some() {
+        self.update_stats(if last_event_id.is_some() {
+            |s| {
+                s.connects += 1;
+                if s.connects > 1 {
+                    s.reconnects += 1;
                     s.resumes += 1;
+                }
+            }
+        } else {
+            |s| {
+                s.connects += 1;
+                if s.connects > 1 {
+                    s.reconnects += 1;
                 }
             }
         });
@@ -688,12 +697,11 @@ impl Driver {
             return;
         }
         match (self.deliver)(name, id, &data) {
-            Ok(applied) => {
+            Ok(true) => self.update_stats(|s| s.events += 1),
+            Ok(false) => {
                 self.update_stats(|s| {
                     s.events += 1;
-                    if !applied {
-                        s.stale_ignored += 1;
-                    }
+                    s.stale_ignored += 1;
                 });
             }
             Err(e) => {
