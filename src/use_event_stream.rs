@@ -22,17 +22,20 @@ pub struct StreamMessage<T> {
 
 /// What [`use_event_stream`] returns: read-only signals and two controls.
 ///
-/// It is `Copy`: pass it to child components or closures freely.
+/// It is `Copy`: pass it to child components or closures freely. The signals are
+/// [`ReadSignal`]s, as `signal()` returns; `.into()` turns one into a [`Signal`] where one is
+/// wanted (a component's `#[prop(into)]` does it for you). A `Signal<T>` field would link the
+/// code of every kind of signal it can hold (memos, derived closures) into every app.
 #[derive(Clone, Copy)]
 pub struct UseEventStream {
     /// Connection health.
-    pub status: Signal<ConnectionStatus>,
+    pub status: ReadSignal<ConnectionStatus>,
     /// The most recent problem (decode failure, lost connection…), until the next one.
-    pub last_error: Signal<Option<StreamError>>,
+    pub last_error: ReadSignal<Option<StreamError>>,
     /// Counters: events, decode errors, connects, reconnects, resumes.
-    pub stats: Signal<StreamStats>,
+    pub stats: ReadSignal<StreamStats>,
     /// The last event id received, which the next reconnect resumes from.
-    pub last_event_id: Signal<Option<String>>,
+    pub last_event_id: ReadSignal<Option<String>>,
     control: StoredValue<Option<driver::Control>, LocalStorage>,
 }
 
@@ -56,7 +59,7 @@ impl UseEventStream {
 }
 
 /// The signals a driver writes (one set per stream). `Arc` signals, shared by the driver and the
-/// hook's read-only [`Signal`]s: an arena `RwSignal` behind each of those would be one more slot
+/// hook's [`ReadSignal`]s: an arena `RwSignal` behind each of those would be one more slot
 /// per signal, and creating one costs code in every app.
 #[derive(Clone)]
 pub(crate) struct Signals {

@@ -16,16 +16,16 @@ use crate::use_event_stream::{use_stream_with, Deliver, UseEventStream};
 #[derive(Clone, Copy)]
 pub struct UseTaskStream {
     /// Connection health.
-    pub status: Signal<ConnectionStatus>,
+    pub status: ReadSignal<ConnectionStatus>,
     /// The board: tasks keyed by id, one signal per task and per column.
     pub tasks: TaskStore,
     /// The most recent activity lines, de-duplicated, oldest first, at most
     /// `activity_capacity` of them.
-    pub activity: Signal<ActivityLog>,
+    pub activity: ReadSignal<ActivityLog>,
     /// The most recent problem, until the next one.
-    pub last_error: Signal<Option<StreamError>>,
+    pub last_error: ReadSignal<Option<StreamError>>,
     /// Counters: events, decode errors, reconnects, resumes, stale events ignored.
-    pub stats: Signal<StreamStats>,
+    pub stats: ReadSignal<StreamStats>,
     /// The underlying stream (last event id, controls).
     pub stream: UseEventStream,
 }
@@ -79,7 +79,7 @@ impl UseTaskStream {
 /// ```
 pub fn use_task_stream(url: impl Into<String>, options: TaskStreamOptions) -> UseTaskStream {
     let tasks = TaskStore::new();
-    // An `Arc` signal: no arena slot of its own (see `TaskStore`), only the `Signal` below.
+    // An `Arc` signal: no arena slot of its own (see `TaskStore`), only the `ReadSignal` below.
     let activity = ArcRwSignal::new(ActivityLog::new(options.activity_capacity));
     let activity_signal = activity.read_only().into();
     let activity_notify = Rc::new(std::cell::Cell::new(false));

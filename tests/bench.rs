@@ -114,7 +114,7 @@ fn heap_bytes() -> f64 {
     .unwrap_or(0.0)
 }
 
-async fn wait_closed(status: Signal<ConnectionStatus>, timeout_ms: f64) -> f64 {
+async fn wait_closed(status: ReadSignal<ConnectionStatus>, timeout_ms: f64) -> f64 {
     let t0 = now_ms();
     while !status.get_untracked().is_closed() {
         assert!(

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use gloo_timers::future::TimeoutFuture;
-use leptos::prelude::{AnyView, GetUntracked, Owner, Signal};
+use leptos::prelude::{AnyView, GetUntracked, Owner, ReadSignal};
 use leptos_task_stream::{
     use_task_stream, Backoff, ConnectionStatus, Jitter, TaskStore, TaskStreamOptions,
     UseTaskStream, STYLESHEET,
@@ -254,7 +254,7 @@ pub async fn wait_for(m: &Mount, selector: &str) -> web_sys::Element {
 /// added to the failure messages (e.g. a soak seed).
 pub async fn wait_converged(
     tasks: TaskStore,
-    last_event_id: Signal<Option<String>>,
+    last_event_id: ReadSignal<Option<String>>,
     timeout_ms: f64,
     context: &str,
 ) {
