@@ -80,7 +80,7 @@ pub enum BackoffError {
     ZeroInitial,
     /// `factor` was NaN, infinite or below 1.0.
     #[error("backoff factor must be a finite number ≥ 1.0, got {0}")]
-    BadFactor(String),
+    BadFactor(Factor),
     /// `max_delay` was below `initial`.
     #[error("backoff max_delay ({} ms) must be ≥ initial ({} ms)", millis(.max), millis(.initial))]
     CapBelowInitial {
@@ -100,6 +100,45 @@ pub enum BackoffError {
     /// `max_attempts` was `Some(0)`: the stream could never reconnect.
     #[error("backoff max_attempts must be at least 1 (use None to retry forever)")]
     ZeroMaxAttempts,
+}
+
+/// A refused backoff factor, as it was given (NaN included).
+///
+/// Its text is written only when it is displayed: formatting it up front would link float
+/// formatting into every app, including the apps that never show the error.
+///
+/// ```
+/// use leptos_task_stream::{Backoff, BackoffError};
+/// let Err(BackoffError::BadFactor(f)) = Backoff::default().factor(0.5).validate() else {
+///     unreachable!()
+/// };
+/// assert_eq!(f.value(), 0.5);
+/// assert_eq!(f.to_string(), "0.5");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Factor(u64);
+
+impl Factor {
+    fn new(value: f64) -> Self {
+        Factor(value.to_bits())
+    }
+
+    /// The factor that was given.
+    pub fn value(self) -> f64 {
+        f64::from_bits(self.0)
+    }
+}
+
+impl std::fmt::Display for Factor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::text::display(self.value()))
+    }
+}
+
+impl std::fmt::Debug for Factor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// `d.as_millis()` as text, without `u128` formatting (which would add kilobytes to every app's
@@ -256,7 +295,7 @@ impl Backoff {
             return Err(BackoffError::ZeroInitial);
         }
         if !self.factor.is_finite() || self.factor < 1.0 {
-            return Err(BackoffError::BadFactor(crate::text::display(self.factor)));
+            return Err(BackoffError::BadFactor(Factor::new(self.factor)));
         }
         for (field, value) in [
             ("initial", self.initial),

@@ -228,9 +228,7 @@ pub(crate) fn start(
         Err(e) => {
             leptos::logging::debug_warn!("leptos-task-stream: {e}; not connecting to {url}");
             signals.status.set(ConnectionStatus::Closed {
-                reason: CloseReason::Misconfigured {
-                    message: e.to_string(),
-                },
+                reason: CloseReason::Misconfigured { error: e.clone() },
             });
             signals.last_error.set(Some(StreamError::InvalidOptions(e)));
             return None;

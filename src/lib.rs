@@ -163,7 +163,7 @@ pub mod url;
 mod use_event_stream;
 mod use_task_stream;
 
-pub use backoff::{Backoff, BackoffError, Jitter, JitterRng, MAX_SUPPORTED_DELAY};
+pub use backoff::{Backoff, BackoffError, Factor, Jitter, JitterRng, MAX_SUPPORTED_DELAY};
 pub use board::{ActivityLog, Board, DEFAULT_ACTIVITY_CAPACITY};
 pub use clock::now;
 pub use components::{

@@ -87,10 +87,11 @@ pub enum CloseReason {
         /// The server's reason.
         reason: String,
     },
-    /// The options were invalid, so nothing was opened. The message says what to fix.
+    /// The options were invalid, so nothing was opened. The error says what to fix (its text
+    /// is written only when displayed).
     Misconfigured {
         /// What is wrong.
-        message: String,
+        error: crate::BackoffError,
     },
 }
 

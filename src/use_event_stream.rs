@@ -195,9 +195,7 @@ mod driver {
     ) -> Option<Control> {
         if let Err(e) = options.backoff.validate() {
             signals.status.set(ConnectionStatus::Closed {
-                reason: CloseReason::Misconfigured {
-                    message: e.to_string(),
-                },
+                reason: CloseReason::Misconfigured { error: e.clone() },
             });
             signals.last_error.set(Some(StreamError::InvalidOptions(e)));
         }

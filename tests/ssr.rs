@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    protocol::TaskStatus, use_event_stream, use_task_stream, Backoff, CloseReason,
+    protocol::TaskStatus, use_event_stream, use_task_stream, Backoff, BackoffError, CloseReason,
     ConnectionStatus, EventStreamOptions, StreamError, StreamMessage, TaskStreamOptions,
 };
 
@@ -53,15 +53,24 @@ fn invalid_options_are_reported_on_the_server_too() {
             EventStreamOptions::default().backoff(Backoff::default().factor(-1.0)),
             |_: StreamMessage<serde_json::Value>| {},
         );
-        assert!(matches!(
-            s.status.get_untracked(),
-            ConnectionStatus::Closed {
-                reason: CloseReason::Misconfigured { .. }
-            }
-        ));
-        assert!(matches!(
+        // The status carries the typed error (its text is written when shown, not before).
+        let ConnectionStatus::Closed {
+            reason: CloseReason::Misconfigured { error },
+        } = s.status.get_untracked()
+        else {
+            panic!(
+                "expected Closed(Misconfigured), got {:?}",
+                s.status.get_untracked()
+            );
+        };
+        assert!(matches!(error, BackoffError::BadFactor(f) if f.value() == -1.0));
+        assert_eq!(
+            error.to_string(),
+            "backoff factor must be a finite number ≥ 1.0, got -1"
+        );
+        assert_eq!(
             s.last_error.get_untracked(),
-            Some(StreamError::InvalidOptions(_))
-        ));
+            Some(StreamError::InvalidOptions(error))
+        );
     });
 }
