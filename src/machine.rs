@@ -355,16 +355,43 @@ pub enum ConnectionError {
 }
 
 /// `" Unauthorized"` for 401: the reason phrase with a leading space, or nothing if unknown.
+impl ConnectionError {
+    /// A short description for a status line, where the `Display` text is a whole sentence:
+    /// "HTTP 401 Unauthorized", "not an event stream (text/html)", "connection lost".
+    ///
+    /// ```
+    /// use leptos_task_stream::ConnectionError;
+    /// assert_eq!(ConnectionError::Rejected { status: 404 }.summary(), "HTTP 404 Not Found");
+    /// assert_eq!(
+    ///     ConnectionError::NotAStream { content_type: String::new() }.summary(),
+    ///     "not an event stream (no Content-Type)"
+    /// );
+    /// ```
+    pub fn summary(&self) -> String {
+        match self {
+            ConnectionError::Lost { .. } => "connection lost".into(),
+            ConnectionError::Stale { silent_for } => format!("silent for {}", human(*silent_for)),
+            ConnectionError::GaveUp { attempts } => format!("gave up after {attempts} attempts"),
+            ConnectionError::Http { status, .. }
+            | ConnectionError::Rejected { status }
+            | ConnectionError::Unauthorized { status } => {
+                format!("HTTP {status}{}", phrase(*status))
+            }
+            ConnectionError::NotAStream { content_type } if content_type.is_empty() => {
+                "not an event stream (no Content-Type)".into()
+            }
+            ConnectionError::NotAStream { content_type } => {
+                format!("not an event stream ({content_type})")
+            }
+        }
+    }
+}
+
 fn phrase(status: u16) -> String {
     match reason_phrase(status) {
         "" => String::new(),
         p => format!(" {p}"),
     }
-}
-
-/// "HTTP 401 Unauthorized": what the status badge shows for a refused stream.
-fn status_message(status: u16) -> String {
-    format!("HTTP {status}{}", phrase(status))
 }
 
 /// "850 ms", "6.2 s", "30 s": durations as people read them in error messages. Integer maths
@@ -590,17 +617,12 @@ impl ConnectionMachine {
             Input::NotAStream { conn, content_type } => {
                 if self.current_conn() == Some(conn) {
                     self.stop_activity(&mut out);
-                    let shown = if content_type.is_empty() {
-                        "no Content-Type".to_owned()
-                    } else {
-                        crate::protocol::truncate_for_display(&content_type, 64)
-                    };
-                    self.phase = Phase::Offline(OfflineReason::Rejected {
-                        message: format!("not an event stream ({shown})"),
-                    });
-                    out.push(Command::ReportError(ConnectionError::NotAStream {
-                        content_type: crate::protocol::truncate_for_display(&content_type, 64),
-                    }));
+                    self.reject(
+                        ConnectionError::NotAStream {
+                            content_type: crate::protocol::truncate_for_display(&content_type, 64),
+                        },
+                        &mut out,
+                    );
                 }
             }
             Input::RetryHint { conn, delay } => {
@@ -758,8 +780,15 @@ impl ConnectionMachine {
         match StatusClass::of(status) {
             StatusClass::Stop => {
                 self.stop_activity(out);
+                // Static text: formatting the status here would link the reason-phrase table
+                // into every app, fetch transport or not (this match is reachable from all).
+                let reason = if status == 204 {
+                    "HTTP 204 No Content (do not reconnect)"
+                } else {
+                    "HTTP 205 Reset Content (do not reconnect)"
+                };
                 self.phase = Phase::Closed(CloseReason::Ended {
-                    reason: format!("{} (do not reconnect)", status_message(status)),
+                    reason: reason.into(),
                 });
             }
             StatusClass::Unauthorized if self.config.refresh_credentials && !self.refreshed => {
@@ -781,10 +810,7 @@ impl ConnectionMachine {
             }
             StatusClass::Unauthorized | StatusClass::Rejected => {
                 self.stop_activity(out);
-                self.phase = Phase::Offline(OfflineReason::Rejected {
-                    message: status_message(status),
-                });
-                out.push(Command::ReportError(ConnectionError::Rejected { status }));
+                self.reject(ConnectionError::Rejected { status }, out);
             }
             StatusClass::Throttled => {
                 let floor = retry_after.map(|d| d.min(self.config.max_retry_after));
@@ -813,12 +839,15 @@ impl ConnectionMachine {
     }
 
     fn reject_unauthorized(&mut self, status: u16, out: &mut Vec<Command>) {
+        self.reject(ConnectionError::Unauthorized { status }, out);
+    }
+
+    /// Stops for good (until `reconnect()`) with `error` as the status and the reported error.
+    fn reject(&mut self, error: ConnectionError, out: &mut Vec<Command>) {
         self.phase = Phase::Offline(OfflineReason::Rejected {
-            message: status_message(status),
+            error: error.clone(),
         });
-        out.push(Command::ReportError(ConnectionError::Unauthorized {
-            status,
-        }));
+        out.push(Command::ReportError(error));
     }
 
     fn next_id(&mut self) -> u64 {

@@ -68,8 +68,11 @@ pub enum OfflineReason {
     /// The server refused the stream in a way that retrying cannot fix (e.g. HTTP 401/403/404,
     /// fetch transport only). Only `reconnect()` resumes.
     Rejected {
-        /// Human description of the refusal.
-        message: String,
+        /// The refusal, as also reported in `last_error`; [`summary`] gives a short text
+        /// ("HTTP 401 Unauthorized").
+        ///
+        /// [`summary`]: crate::ConnectionError::summary
+        error: crate::ConnectionError,
     },
 }
 

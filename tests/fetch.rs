@@ -54,8 +54,8 @@ async fn new_token(scope: &str) -> String {
 fn rejected(status: &ConnectionStatus) -> Option<String> {
     match status {
         ConnectionStatus::Offline {
-            reason: OfflineReason::Rejected { message },
-        } => Some(message.clone()),
+            reason: OfflineReason::Rejected { error },
+        } => Some(error.summary()),
         _ => None,
     }
 }

@@ -39,8 +39,12 @@ fn reconnect_delay(h: &Harness) -> (u32, Duration) {
 fn rejected_message(h: &Harness) -> String {
     match h.status() {
         ConnectionStatus::Offline {
-            reason: OfflineReason::Rejected { message },
-        } => message,
+            reason: OfflineReason::Rejected { error },
+        } => {
+            // The status and `last_error` carry the same typed refusal.
+            assert_eq!(h.errors.last(), Some(&error));
+            error.summary()
+        }
         s => panic!("expected Offline(Rejected), got {s:?}"),
     }
 }
