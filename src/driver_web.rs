@@ -267,7 +267,7 @@ pub(crate) fn start(
     }
     // Cleanup runs on the hook's owner: unmounting closes the connection and cancels timers.
     if Owner::current().is_none() {
-        leptos::logging::warn!(
+        leptos::logging::debug_warn!(
             "leptos-task-stream: use_event_stream called outside a reactive owner; the stream \
              closes immediately. Call it inside a component."
         );
