@@ -204,6 +204,35 @@ impl ConnectionStatus {
         }
     }
 
+    /// Why the stream stopped, when there is more to say than the [`label`](Self::label): the
+    /// server's refusal (`"HTTP 401 Unauthorized"`), the reason it sent with `end`, or what is
+    /// wrong with the options. `None` for every other status. Written when called, so an app that
+    /// never shows it does not carry its texts.
+    ///
+    /// ```
+    /// use leptos_task_stream::{CloseReason, ConnectionError, ConnectionStatus, OfflineReason};
+    /// let refused = ConnectionStatus::Offline {
+    ///     reason: OfflineReason::Rejected { error: ConnectionError::Rejected { status: 403 } },
+    /// };
+    /// assert_eq!(refused.label(), "Refused by server");
+    /// assert_eq!(refused.detail().as_deref(), Some("HTTP 403 Forbidden"));
+    /// assert_eq!(ConnectionStatus::Connected.detail(), None);
+    /// ```
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            ConnectionStatus::Offline {
+                reason: OfflineReason::Rejected { error },
+            } => Some(error.summary()),
+            ConnectionStatus::Closed {
+                reason: CloseReason::Ended { reason },
+            } if !reason.is_empty() => Some(reason.clone()),
+            ConnectionStatus::Closed {
+                reason: CloseReason::Misconfigured { error },
+            } => Some(error.to_string()),
+            _ => None,
+        }
+    }
+
     /// Time left before the scheduled retry at `now`, if one is scheduled.
     pub fn retry_in(&self, now: Timestamp) -> Option<Duration> {
         match self {
@@ -311,6 +340,62 @@ mod tests {
             reason: CloseReason::ByApp
         }
         .is_closed());
+    }
+
+    #[test]
+    fn detail_says_why_a_stream_stopped_and_nothing_otherwise() {
+        let closed = |reason| ConnectionStatus::Closed { reason };
+        assert_eq!(
+            closed(CloseReason::Ended {
+                reason: "mission complete".into()
+            })
+            .detail()
+            .as_deref(),
+            Some("mission complete")
+        );
+        assert_eq!(
+            closed(CloseReason::Ended { reason: "".into() }).detail(),
+            None
+        );
+        assert_eq!(
+            closed(CloseReason::Misconfigured {
+                error: crate::BackoffError::ZeroMaxAttempts
+            })
+            .detail()
+            .as_deref(),
+            Some("backoff max_attempts must be at least 1 (use None to retry forever)")
+        );
+        let refused = |error| ConnectionStatus::Offline {
+            reason: OfflineReason::Rejected { error },
+        };
+        assert_eq!(
+            refused(crate::ConnectionError::Unauthorized { status: 401 })
+                .detail()
+                .as_deref(),
+            Some("HTTP 401 Unauthorized")
+        );
+        assert_eq!(
+            refused(crate::ConnectionError::NotAStream {
+                content_type: "text/html".into()
+            })
+            .detail()
+            .as_deref(),
+            Some("not an event stream (text/html)")
+        );
+        for quiet in [
+            ConnectionStatus::Connected,
+            ConnectionStatus::Connecting,
+            closed(CloseReason::ByApp),
+            closed(CloseReason::NotStarted),
+            ConnectionStatus::Offline {
+                reason: OfflineReason::GaveUp { attempts: 3 },
+            },
+            ConnectionStatus::Offline {
+                reason: OfflineReason::Network,
+            },
+        ] {
+            assert_eq!(quiet.detail(), None, "{quiet:?}");
+        }
     }
 
     #[test]

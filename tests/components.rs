@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    Backoff, ConnectionBadge, Jitter, StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider,
+    Backoff, ConnectionBadge, FetchOptions, Jitter, StrugStream, TaskBoard, TaskStreamOptions,
+    TaskStreamProvider, Transport,
 };
 use serde_json::json;
 use wasm_bindgen::JsCast;
@@ -388,6 +389,51 @@ async fn connection_badge_counts_down_and_retries_now() {
     wait_badge(&m, "connected").await;
     assert_eq!(m.text(".lts-badge-text"), "Live");
     assert!(m.find(".lts-retry").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn connection_badge_says_why_a_stream_stopped() {
+    // Pins: a stopped stream's reason reaches people: the badge's title and its screen-reader
+    // text carry `ConnectionStatus::detail()`. Invalid options (the factor written by the
+    // browser-side float formatting), then a server refusal through the fetch transport.
+    let m = Mount::new(move || {
+        let options = fast_options().backoff(fast_backoff().factor(0.5));
+        view! { <TaskStreamProvider url=url_for(&tag("badge-bad")) options=options><ConnectionBadge/></TaskStreamProvider> }
+            .into_any()
+    });
+    wait_badge(&m, "closed").await;
+    let why = "backoff factor must be a finite number ≥ 1.0, got 0.5";
+    assert_eq!(m.text(".lts-badge-text"), "Misconfigured");
+    assert_eq!(m.attr(".lts-badge", "title").as_deref(), Some(why));
+    assert_eq!(m.text(".lts-sr-only"), format!("Misconfigured: {why}"));
+    drop(m);
+
+    let url = format!("{}&auth=bearer", url_for(&tag("badge-401")));
+    let m = Mount::new(move || {
+        let options = fast_options().transport(Transport::Fetch(FetchOptions::default()));
+        view! { <TaskStreamProvider url=url options=options><ConnectionBadge/></TaskStreamProvider> }
+            .into_any()
+    });
+    wait_badge(&m, "offline").await;
+    assert_eq!(m.text(".lts-badge-text"), "Refused by server");
+    assert_eq!(
+        m.attr(".lts-badge", "title").as_deref(),
+        Some("HTTP 401 Unauthorized")
+    );
+    assert_eq!(
+        m.text(".lts-sr-only"),
+        "Refused by server: HTTP 401 Unauthorized"
+    );
+    // "Retry now" stays offered, and a live stream has no title.
+    assert!(m.find(".lts-retry").is_some());
+    drop(m);
+    let live = tag("badge-live");
+    let m = Mount::new(move || {
+        view! { <TaskStreamProvider url=url_for(&live) options=fast_options()><ConnectionBadge/></TaskStreamProvider> }
+            .into_any()
+    });
+    wait_badge(&m, "connected").await;
+    assert_eq!(m.attr(".lts-badge", "title"), None);
 }
 
 #[wasm_bindgen_test]

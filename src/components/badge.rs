@@ -11,7 +11,10 @@ use crate::use_task_stream::UseTaskStream;
 ///
 /// Renders `<div class="lts-badge" data-status="connected|connecting|reconnecting|offline|closed"
 /// role="status">`. Screen readers hear the status label (politely, without the per-second
-/// countdown); sighted users see e.g. "Reconnecting in 4 s (attempt 3)".
+/// countdown); sighted users see e.g. "Reconnecting in 4 s (attempt 3)". When the stream stopped
+/// for a reason ([`ConnectionStatus::detail`](crate::ConnectionStatus::detail): "HTTP 401
+/// Unauthorized", the server's `end` reason, invalid options), the badge's `title` shows it and
+/// screen readers hear it after the label.
 ///
 /// ```no_run
 /// use leptos::prelude::*;
@@ -41,6 +44,7 @@ pub fn ConnectionBadge(
             data-status=move || status.with(|s| s.name())
             role="status"
             aria-live="polite"
+            title=move || status.with(|s| s.detail())
         >
             <span class="lts-badge-dot" aria-hidden="true"></span>
             <span class="lts-badge-text" aria-hidden="true">
@@ -49,7 +53,14 @@ pub fn ConnectionBadge(
                     status.with(|s| s.describe(crate::now()))
                 }}
             </span>
-            <span class="lts-sr-only">{move || status.with(|s| s.label())}</span>
+            <span class="lts-sr-only">
+                {move || {
+                    status.with(|s| match s.detail() {
+                        Some(detail) => format!("{}: {detail}", s.label()),
+                        None => s.label(),
+                    })
+                }}
+            </span>
             <Show when=move || status.with(|s| s.can_retry_now())>
                 <button class="lts-retry" type="button" on:click=move |_| stream.reconnect()>
                     "Retry now"
