@@ -463,22 +463,19 @@ impl Driver {
             // Unreachable by the machine's invariant (it closes before it opens); kept safe.
             p.close();
         }
-        self.update_stats(if last_event_id.is_some() {
-            |s| {
-                s.connects += 1;
-                if s.connects > 1 {
-                    s.reconnects += 1;
-                    s.resumes += 1;
-                }
-            }
-        } else {
-            |s| {
-                s.connects += 1;
-                if s.connects > 1 {
-                    s.reconnects += 1;
-                }
+        self.update_stats(|s| {
+            s.connects += 1;
+            if s.connects > 1 {
+                s.reconnects += 1;
             }
         });
+        if last_event_id.is_some() {
+            self.update_stats(|s| {
+                if s.connects > 1 {
+                    s.resumes += 1;
+                }
+            });
+        }
     }
 
     /// The browser refused to create the transport: report it and stop (retrying the same

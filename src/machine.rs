@@ -354,7 +354,6 @@ pub enum ConnectionError {
     },
 }
 
-/// `" Unauthorized"` for 401: the reason phrase with a leading space, or nothing if unknown.
 impl ConnectionError {
     /// A short description for a status line, where the `Display` text is a whole sentence:
     /// "HTTP 401 Unauthorized", "not an event stream (text/html)", "connection lost".
@@ -387,6 +386,7 @@ impl ConnectionError {
     }
 }
 
+/// `" Unauthorized"` for 401: the reason phrase with a leading space, or nothing if unknown.
 fn phrase(status: u16) -> String {
     match reason_phrase(status) {
         "" => String::new(),
@@ -640,7 +640,7 @@ impl ConnectionMachine {
                         if ok {
                             self.start_connect(now, false, self.failures, &mut out);
                         } else {
-                            self.reject_unauthorized(status, &mut out);
+                            self.reject(ConnectionError::Unauthorized { status }, &mut out);
                         }
                     }
                 }
@@ -674,7 +674,7 @@ impl ConnectionMachine {
                     if let Phase::Refreshing { status, .. } = self.phase {
                         // A refresh that never finishes must not leave "Connecting…" forever.
                         self.stop_activity(&mut out);
-                        self.reject_unauthorized(status, &mut out);
+                        self.reject(ConnectionError::Unauthorized { status }, &mut out);
                     } else {
                         self.check_stale(now, &mut out);
                     }
@@ -806,7 +806,7 @@ impl ConnectionMachine {
             }
             StatusClass::Unauthorized if self.config.refresh_credentials => {
                 self.stop_activity(out);
-                self.reject_unauthorized(status, out);
+                self.reject(ConnectionError::Unauthorized { status }, out);
             }
             StatusClass::Unauthorized | StatusClass::Rejected => {
                 self.stop_activity(out);
@@ -836,10 +836,6 @@ impl ConnectionMachine {
                 out,
             ),
         }
-    }
-
-    fn reject_unauthorized(&mut self, status: u16, out: &mut Vec<Command>) {
-        self.reject(ConnectionError::Unauthorized { status }, out);
     }
 
     /// Stops for good (until `reconnect()`) with `error` as the status and the reported error.
