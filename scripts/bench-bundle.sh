@@ -172,6 +172,9 @@ L.push(
     (goal1 ? "" : ` (${kb(ours.totalGz - theirs.totalGz)} kB over)`),
   `- at most 25 kB gzip: ${mark(goal2)} — ${kb(ours.totalGz)} kB` +
     (goal2 ? "" : ` (${kb(ours.totalGz - LIMIT)} kB over)`),
+  `- for reference, like for like (leptos-use decoding \`Task\` with serde_json): ` +
+    (ours.totalGz <= typed.totalGz ? "smaller" : "larger") +
+    ` — ${kb(ours.totalGz)} kB vs ${kb(typed.totalGz)} kB`,
 );
 L.push(
   "",
