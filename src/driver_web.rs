@@ -39,7 +39,6 @@ use crate::machine::{
 };
 use crate::options::EventStreamOptions;
 use crate::sse::{SseItem, SseParser};
-use crate::status::{CloseReason, ConnectionStatus};
 use crate::transport::{FetchOptions, Transport};
 
 /// A handle that feeds inputs to a running driver (weak: it never keeps the driver alive).
@@ -227,10 +226,7 @@ pub(crate) fn start(
         Ok(m) => m.with_online(navigator_online()),
         Err(e) => {
             leptos::logging::debug_warn!("leptos-task-stream: {e}; not connecting to {url}");
-            signals.status.set(ConnectionStatus::Closed {
-                reason: CloseReason::Misconfigured { error: e.clone() },
-            });
-            signals.last_error.set(Some(StreamError::InvalidOptions(e)));
+            signals.misconfigured(e);
             return None;
         }
     };

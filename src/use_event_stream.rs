@@ -69,6 +69,20 @@ pub(crate) struct Signals {
     pub last_event_id: ArcRwSignal<Option<String>>,
 }
 
+impl Signals {
+    /// Invalid options: nothing opens. The status says so and `last_error` holds the error,
+    /// for both drivers (the browser's and the inert native one).
+    pub fn misconfigured(&self, error: crate::BackoffError) {
+        self.status.set(ConnectionStatus::Closed {
+            reason: CloseReason::Misconfigured {
+                error: error.clone(),
+            },
+        });
+        self.last_error
+            .set(Some(StreamError::InvalidOptions(error)));
+    }
+}
+
 /// Decodes one event (its name, the stream's last event id, its data) and applies it, for
 /// [`use_stream_with`]. `Ok(false)` when it was stale and ignored.
 ///
@@ -194,10 +208,7 @@ mod driver {
         signals: Signals,
     ) -> Option<Control> {
         if let Err(e) = options.backoff.validate() {
-            signals.status.set(ConnectionStatus::Closed {
-                reason: CloseReason::Misconfigured { error: e.clone() },
-            });
-            signals.last_error.set(Some(StreamError::InvalidOptions(e)));
+            signals.misconfigured(e);
         }
         None
     }
