@@ -39,6 +39,14 @@ fn mount_board(name: &str) -> (Mount, String) {
     (m, client)
 }
 
+/// A `ConnectionBadge` under its own provider on `url`.
+fn mount_badge(url: String, options: TaskStreamOptions) -> Mount {
+    Mount::new(move || {
+        view! { <TaskStreamProvider url=url options=options><ConnectionBadge/></TaskStreamProvider> }
+            .into_any()
+    })
+}
+
 #[wasm_bindgen_test]
 async fn task_board_renders_columns_counts_and_moves_cards_in_place() {
     // Pins: five columns in order with counts that match their cards; a task changes column
@@ -330,16 +338,14 @@ async fn connection_badge_counts_down_and_retries_now() {
     // countdown that moves, a "Retry now" button that makes an attempt at once, and the
     // status for screen readers; back to "Live" after recovery.
     let client = tag("badge");
-    let url = url_for(&client);
-    let m = Mount::new(move || {
-        let options = TaskStreamOptions::default().backoff(
+    let m = mount_badge(
+        url_for(&client),
+        TaskStreamOptions::default().backoff(
             Backoff::default()
                 .initial(Duration::from_secs(4))
                 .jitter(Jitter::Equal),
-        );
-        view! { <TaskStreamProvider url=url options=options><ConnectionBadge/></TaskStreamProvider> }
-            .into_any()
-    });
+        ),
+    );
     wait_badge(&m, "connected").await;
     assert_eq!(m.text(".lts-badge-text"), "Live");
     assert_eq!(m.attr(".lts-badge", "role").as_deref(), Some("status"));
@@ -396,11 +402,10 @@ async fn connection_badge_says_why_a_stream_stopped() {
     // Pins: a stopped stream's reason reaches people: the badge's title and its screen-reader
     // text carry `ConnectionStatus::detail()`. Invalid options (the factor written by the
     // browser-side float formatting), then a server refusal through the fetch transport.
-    let m = Mount::new(move || {
-        let options = fast_options().backoff(fast_backoff().factor(0.5));
-        view! { <TaskStreamProvider url=url_for(&tag("badge-bad")) options=options><ConnectionBadge/></TaskStreamProvider> }
-            .into_any()
-    });
+    let m = mount_badge(
+        url_for(&tag("badge-bad")),
+        fast_options().backoff(fast_backoff().factor(0.5)),
+    );
     wait_badge(&m, "closed").await;
     let why = "backoff factor must be a finite number ≥ 1.0, got 0.5";
     assert_eq!(m.text(".lts-badge-text"), "Misconfigured");
@@ -408,12 +413,10 @@ async fn connection_badge_says_why_a_stream_stopped() {
     assert_eq!(m.text(".lts-sr-only"), format!("Misconfigured: {why}"));
     drop(m);
 
-    let url = format!("{}&auth=bearer", url_for(&tag("badge-401")));
-    let m = Mount::new(move || {
-        let options = fast_options().transport(Transport::Fetch(FetchOptions::default()));
-        view! { <TaskStreamProvider url=url options=options><ConnectionBadge/></TaskStreamProvider> }
-            .into_any()
-    });
+    let m = mount_badge(
+        format!("{}&auth=bearer", url_for(&tag("badge-401"))),
+        fast_options().transport(Transport::Fetch(FetchOptions::default())),
+    );
     wait_badge(&m, "offline").await;
     assert_eq!(m.text(".lts-badge-text"), "Refused by server");
     assert_eq!(
@@ -427,11 +430,7 @@ async fn connection_badge_says_why_a_stream_stopped() {
     // "Retry now" stays offered, and a live stream has no title.
     assert!(m.find(".lts-retry").is_some());
     drop(m);
-    let live = tag("badge-live");
-    let m = Mount::new(move || {
-        view! { <TaskStreamProvider url=url_for(&live) options=fast_options()><ConnectionBadge/></TaskStreamProvider> }
-            .into_any()
-    });
+    let m = mount_badge(url_for(&tag("badge-live")), fast_options());
     wait_badge(&m, "connected").await;
     assert_eq!(m.attr(".lts-badge", "title"), None);
 }
