@@ -71,18 +71,21 @@ async fn a_dropped_stream_backs_off_then_resumes_without_loss() {
     s.wait_connected().await;
     dispatch_mission(3).await;
     s.wait_converged().await;
-    let held = s.stream.stream.last_event_id.get_untracked();
-    assert!(held.is_some());
+    assert!(s.stream.stream.last_event_id.get_untracked().is_some());
     chaos("drop", json!({ "client": s.client })).await;
+    // The mission may still be sending events until the drop: the id to resume from is the one
+    // held once the stream is down.
     let mut seen = None;
     wait_until("Reconnecting", 3_000, || {
         if let ConnectionStatus::Reconnecting { attempt, delay, .. } = s.status() {
-            seen = Some((attempt, delay));
+            let held = s.stream.stream.last_event_id.get_untracked();
+            seen = Some((attempt, delay, held));
         }
         seen.is_some()
     })
     .await;
-    let (attempt, delay) = seen.unwrap();
+    let (attempt, delay, held) = seen.unwrap();
+    assert!(held.is_some());
     assert_eq!(attempt, 1);
     assert!(
         delay >= Duration::from_millis(100) && delay <= Duration::from_millis(200),
