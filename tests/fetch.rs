@@ -487,11 +487,13 @@ async fn the_adversarial_splits_really_reach_the_browser() {
     let reads = observe_reads("chunking=bytes", "x", 1_500.0).await;
     let total: usize = reads.iter().map(Vec::len).sum();
     let single = reads.iter().filter(|r| r.len() == 1).count();
-    // Chromium coalesces some of the server's one-byte frames, but hundreds of reads split
-    // the stream everywhere, dozens of them a single byte.
+    let mid_line = reads.iter().filter(|r| r.last() != Some(&b'\n')).count();
+    // Chromium coalesces some of the server's one-byte frames (more of them on a busy machine:
+    // 79 reads, 2 of one byte, with six busy loops on two cores), but many reads still split
+    // the stream in the middle of its lines, some of them a single byte.
     assert!(
-        reads.len() >= 100 && single >= 10,
-        "{} reads, {total} bytes, {single} single bytes",
+        reads.len() >= 40 && mid_line >= 20 && single >= 1,
+        "{} reads, {total} bytes, {mid_line} ending mid-line, {single} single bytes",
         reads.len()
     );
 

@@ -11,8 +11,9 @@ use bytes::{Buf, Bytes};
 use tokio::sync::mpsc;
 
 /// Pause between the two halves of a split frame (`crlf`, `utf8`, the BOM), long enough for the
-/// halves to reach the client as separate reads.
-pub const SPLIT_PAUSE: Duration = Duration::from_millis(5);
+/// halves to reach the client as separate reads, even when a busy machine slows the
+/// browser down (5 ms was not, with the CPU saturated).
+pub const SPLIT_PAUSE: Duration = Duration::from_millis(20);
 
 /// The UTF-8 byte order mark.
 pub const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
