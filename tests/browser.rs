@@ -207,6 +207,40 @@ async fn a_stalled_stream_is_detected_by_stale_after() {
 }
 
 #[wasm_bindgen_test]
+async fn a_busy_main_thread_is_not_mistaken_for_a_silent_server() {
+    // Pins: while a long task blocks the page for longer than stale_after, the server's
+    // heartbeats wait in the browser's queue and are delivered before the late stale timer
+    // runs: a frozen page is not a silent server, and costs no reconnect. A silent server is
+    // still caught after the same freeze.
+    let s = mount(
+        "busy",
+        fast_options().stale_after(Some(Duration::from_millis(1200))),
+    );
+    s.wait_connected().await;
+    let heartbeats = s.stream.stats.get_untracked().heartbeats;
+    let until = js_sys::Date::now() + 2_500.0;
+    while js_sys::Date::now() < until {}
+    sleep(1_500).await;
+    assert!(s.status().is_connected(), "{:?}", s.status());
+    assert_eq!(s.stream.last_error.get_untracked(), None);
+    assert!(s.stream.stats.get_untracked().heartbeats > heartbeats);
+    assert_eq!(attempts(&s.client).await.len(), 1);
+
+    // A server that really is silent is still caught, late timer or not.
+    chaos("stall", json!({ "secs": 5.0, "client": s.client })).await;
+    let until = js_sys::Date::now() + 2_500.0;
+    while js_sys::Date::now() < until {}
+    wait_until("stale error", 3_000, || {
+        matches!(
+            s.stream.last_error.get_untracked(),
+            Some(StreamError::Connection(ConnectionError::Stale { .. }))
+        )
+    })
+    .await;
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
 async fn end_closes_for_good() {
     // Pins: the server's `end` ⇒ Closed { Ended } and the server sees no further attempt.
     let s = mount("end", fast_options());
