@@ -234,6 +234,49 @@ async fn task_board_shows_an_empty_state() {
 }
 
 #[wasm_bindgen_test]
+async fn strug_stream_says_when_it_is_empty_and_when_the_filters_hide_everything() {
+    // Pins: an empty feed shows its `empty_text`; lines replace it; filters that hide every
+    // line show `no_match_text`; clearing them brings the lines back.
+    let client = tag("feed-empty");
+    let url = url_for(&client);
+    let m = Mount::new(move || {
+        view! {
+            <TaskStreamProvider url=url options=fast_options()>
+                <StrugStream empty_text="Waiting for the agents" no_match_text="Nothing matches"/>
+            </TaskStreamProvider>
+        }
+        .into_any()
+    });
+    sleep(50).await;
+    assert_eq!(m.text(".lts-empty"), "Waiting for the agents");
+    wait_stream_open(&client).await;
+    // An agent no mission uses: its lines are the only ones it can filter for.
+    let agent = format!("solo-{client}");
+    let id = format!("{client}-1");
+    let mut line = activity(&id, "info", "hello");
+    line["agent"] = json!(agent);
+    inject(&client, "activity", line).await;
+    wait_for(&m, &format!("[data-activity-id='{id}']")).await;
+    assert!(m.find(".lts-empty").is_none());
+
+    let choose = |class: &str, value: &str| {
+        let select: web_sys::HtmlSelectElement = m.find(class).unwrap().unchecked_into();
+        select.set_value(value);
+        select
+            .dispatch_event(&web_sys::Event::new("change").unwrap())
+            .unwrap();
+    };
+    choose(".lts-filter-agent", &agent);
+    choose(".lts-filter-level", "error");
+    wait_until("no-match text", 3_000, || m.find(".lts-empty").is_some()).await;
+    assert_eq!(m.text(".lts-empty"), "Nothing matches");
+    assert!(m.all(".lts-line").is_empty());
+    choose(".lts-filter-level", "");
+    wait_for(&m, &format!("[data-activity-id='{id}']")).await;
+    assert!(m.find(".lts-empty").is_none());
+}
+
+#[wasm_bindgen_test]
 async fn strug_stream_is_bounded_follows_new_lines_and_pauses_when_scrolled_up() {
     // Pins: at most activity_capacity lines; newest at the bottom and kept in view while
     // following; scrolling up stops following and shows "Jump to latest", which resumes it;

@@ -18,8 +18,9 @@ const FOLLOW_SLACK_PX: i32 = 24;
 /// Follows new lines while the reader is at the bottom; scrolling up pauses following and shows
 /// a "Jump to latest" button. Lines are coloured by level (`data-level`), can be filtered by
 /// agent and level, show relative timestamps, and are bounded by the stream's
-/// `activity_capacity` (and `max_lines`, if smaller). Renders `<section class="lts-feed">` with
-/// `<li class="lts-line" data-level="info|warn|error">`.
+/// `activity_capacity` (and `max_lines`, if smaller). An empty feed says so (`empty_text`), and
+/// so does a filter that hides every line (`no_match_text`), in `<p class="lts-empty">`.
+/// Renders `<section class="lts-feed">` with `<li class="lts-line" data-level="info|warn|error">`.
 ///
 /// ```no_run
 /// use leptos::prelude::*;
@@ -27,7 +28,11 @@ const FOLLOW_SLACK_PX: i32 = 24;
 ///
 /// #[component]
 /// fn Feed() -> impl IntoView {
-///     view! { <TaskStreamProvider url="/api/events"><StrugStream max_lines=100/></TaskStreamProvider> }
+///     view! {
+///         <TaskStreamProvider url="/api/events">
+///             <StrugStream max_lines=100 empty_text="Waiting for the agents…"/>
+///         </TaskStreamProvider>
+///     }
 /// }
 /// ```
 #[component]
@@ -39,9 +44,18 @@ pub fn StrugStream(
     /// Show at most this many of the newest lines. Defaults to all the stream keeps.
     #[prop(optional)]
     max_lines: Option<usize>,
+    /// Text shown while there is no activity. Defaults to "No activity yet".
+    #[prop(optional, into)]
+    empty_text: Option<String>,
+    /// Text shown when the agent and level filters hide every line. Defaults to
+    /// "No lines match the filters".
+    #[prop(optional, into)]
+    no_match_text: Option<String>,
 ) -> impl IntoView {
     let stream = stream.unwrap_or_else(use_task_stream_context);
     let activity = stream.activity;
+    let empty_text = empty_text.unwrap_or_else(|| "No activity yet".to_owned());
+    let no_match_text = no_match_text.unwrap_or_else(|| "No lines match the filters".to_owned());
     let now = use_ticker(Duration::from_secs(1), wall_clock_ms);
     let agent_filter = RwSignal::new(String::new());
     let level_filter = RwSignal::new(String::new());
@@ -57,18 +71,34 @@ pub fn StrugStream(
                 .collect::<Vec<_>>()
         })
     });
+    let shown = move |a: &Activity, agent: &str, level: &str| {
+        (agent.is_empty() || a.agent == agent) && (level.is_empty() || a.level.as_str() == level)
+    };
     let lines = move || {
         let agent = agent_filter.get();
         let level = level_filter.get();
         activity.with(|log| {
             let kept: Vec<Activity> = log
                 .iter()
-                .filter(|a| agent.is_empty() || a.agent == agent)
-                .filter(|a| level.is_empty() || a.level.as_str() == level)
+                .filter(|a| shown(a, &agent, &level))
                 .cloned()
                 .collect();
             let skip = max_lines.map_or(0, |m| kept.len().saturating_sub(m));
             kept.into_iter().skip(skip).collect::<Vec<_>>()
+        })
+    };
+    // Why no line shows, if none does.
+    let nothing_shown = move || {
+        let agent = agent_filter.get();
+        let level = level_filter.get();
+        activity.with(|log| {
+            if log.is_empty() {
+                Some(empty_text.clone())
+            } else if log.iter().any(|a| shown(a, &agent, &level)) {
+                None
+            } else {
+                Some(no_match_text.clone())
+            }
         })
     };
 
@@ -152,6 +182,7 @@ pub fn StrugStream(
                     <Line line now/>
                 </For>
             </ol>
+            {move || nothing_shown().map(|text| view! { <p class="lts-empty lts-feed-empty">{text}</p> })}
             <Show when=move || !following.get()>
                 <button class="lts-jump" type="button" on:click=jump>
                     "Jump to latest"
