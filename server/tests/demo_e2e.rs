@@ -361,7 +361,10 @@ async fn end_to_end(s: &Session, base: &str) {
         .text(&s.find(".demo-chaos-result").await.unwrap())
         .await
         .unwrap();
-    assert!(result.contains("201"), "chaos result: {result}");
+    assert!(
+        result.starts_with("Dispatch mission: mission ") && result.ends_with(" 8 tasks"),
+        "chaos result: {result}"
+    );
 
     // Hostile text from the server must be shown as text, never parsed as HTML.
     let at = time::OffsetDateTime::now_utc()
@@ -450,9 +453,13 @@ async fn end_to_end(s: &Session, base: &str) {
             }
         })
         .await;
+        let ok = s
+            .attribute(&s.find(".demo-chaos-result").await.unwrap(), "data-ok")
+            .await
+            .unwrap();
         assert!(
-            text.starts_with(&format!("{label}: 200")),
-            "{action}: {text}"
+            text.starts_with(&prefix) && ok.as_deref() == Some("true"),
+            "{action}: {text} (data-ok {ok:?})"
         );
     }
 

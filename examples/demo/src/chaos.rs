@@ -86,15 +86,53 @@ enum Outcome {
     Done { ok: bool, text: String },
 }
 
+/// What a successful answer did, in words: "mission m3, 8 tasks", "Retry-After 8 s, 2 streams
+/// dropped", "done". `None` when the body is not a JSON object (then the raw body is shown).
+fn describe_success(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    let answer = value.as_object()?;
+    let number = |key: &str| answer.get(key).and_then(serde_json::Value::as_f64);
+    let mut parts = Vec::new();
+    if let Some(id) = answer.get("mission_id").and_then(|v| v.as_str()) {
+        let tasks = answer
+            .get("task_ids")
+            .and_then(|v| v.as_array())
+            .map_or(0, Vec::len);
+        let plural = if tasks == 1 { "" } else { "s" };
+        parts.push(format!(
+            "mission {}, {tasks} task{plural}",
+            truncate_for_display(id, 64)
+        ));
+    }
+    if let Some(secs) = number("retry_after") {
+        parts.push(format!("Retry-After {secs} s"));
+    }
+    if let Some(ms) = number("after_ms") {
+        parts.push(format!("each new stream dropped {ms} ms after it opens"));
+    }
+    if let Some(dropped) = number("dropped") {
+        let plural = if dropped == 1.0 { "" } else { "s" };
+        parts.push(format!("{dropped} open stream{plural} dropped"));
+    }
+    Some(if parts.is_empty() {
+        "done".to_owned()
+    } else {
+        parts.join(", ")
+    })
+}
+
 /// A one-line summary of an answer (rendered as text, like everything from the server).
 fn summarize(label: &str, answer: Result<api::Answer, String>) -> Outcome {
     match answer {
         Ok(a) if a.is_success() => Outcome::Done {
             ok: true,
             text: format!(
-                "{label}: {} {}",
-                a.status,
-                truncate_for_display(a.body.trim(), MAX_RESULT_CHARS)
+                "{label}: {}",
+                describe_success(&a.body).unwrap_or_else(|| format!(
+                    "{} {}",
+                    a.status,
+                    truncate_for_display(a.body.trim(), MAX_RESULT_CHARS)
+                ))
             ),
         },
         Ok(a) if a.status == 404 => Outcome::Done {
@@ -171,5 +209,88 @@ pub fn ChaosPanel() -> impl IntoView {
                 }}
             </p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(status: u16, body: &str) -> Result<api::Answer, String> {
+        Ok(api::Answer {
+            status,
+            body: body.to_owned(),
+        })
+    }
+
+    fn text(outcome: Outcome) -> (bool, String) {
+        match outcome {
+            Outcome::Done { ok, text } => (ok, text),
+            Outcome::Pending(_) => panic!("pending"),
+        }
+    }
+
+    #[test]
+    fn answers_are_said_in_words() {
+        // Pins the chaos panel's line for each kind of answer the dev server gives.
+        let cases = [
+            (
+                r#"{"mission_id":"m3","task_ids":["a","b","c","d","e","f","g","h"]}"#,
+                "mission m3, 8 tasks",
+            ),
+            (
+                r#"{"client":null,"dropped":1,"ok":true,"retry_after":10,"secs":10.0}"#,
+                "Retry-After 10 s, 1 open stream dropped",
+            ),
+            (
+                r#"{"client":null,"content_type":null,"drop":true,"dropped":2,"ok":true,"retry_after":null,"secs":10.0,"status":401}"#,
+                "2 open streams dropped",
+            ),
+            (
+                r#"{"secs":10,"after_ms":300,"client":null}"#,
+                "each new stream dropped 300 ms after it opens",
+            ),
+            (r#"{"secs":10,"client":null}"#, "done"),
+            ("{}", "done"),
+        ];
+        for (body, said) in cases {
+            assert_eq!(
+                text(summarize("X", ok(200, body))),
+                (true, format!("X: {said}")),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn odd_answers_are_shown_as_they_came_and_failures_say_so() {
+        // Pins: a success that is not a JSON object shows status and (bounded) body; errors,
+        // 404 (no --chaos) and network failures are marked not ok.
+        assert_eq!(
+            text(summarize("X", ok(200, "fine"))),
+            (true, "X: 200 fine".to_owned())
+        );
+        let (good, long) = text(summarize("X", ok(200, &"y".repeat(10_000))));
+        assert!(
+            good && long.chars().count() < MAX_RESULT_CHARS + 20,
+            "{long}"
+        );
+        assert_eq!(
+            text(summarize("X", ok(404, ""))),
+            (
+                false,
+                "X: 404, is the dev server running with --chaos?".to_owned()
+            )
+        );
+        let (good, said) = text(summarize("X", ok(400, r#"{"error":"secs must be > 0"}"#)));
+        assert!(!good && said.starts_with("X failed: 400"), "{said}");
+        assert_eq!(
+            text(summarize("X", Err("network down".into()))),
+            (false, "X failed: network down".to_owned())
+        );
+        // Hostile mission ids are bounded (and rendered as text by the view).
+        let body = format!(r#"{{"mission_id":"{}","task_ids":[]}}"#, "<b>".repeat(100));
+        let (_, said) = text(summarize("X", ok(201, &body)));
+        assert!(said.chars().count() < 100, "{said}");
     }
 }
