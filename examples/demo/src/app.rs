@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    use_task_stream_context, Backoff, ConnectionBadge, FetchOptions, Jitter, StreamStats,
-    StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider, Transport,
+    use_task_stream_context, Backoff, ConnectionBadge, FetchOptions, Jitter, StreamError,
+    StreamStats, StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider, Transport,
 };
 
 use crate::chaos::ChaosPanel;
@@ -181,7 +181,38 @@ fn ClientStats() -> impl IntoView {
             {stat("Stale", "Events ignored as stale: older task versions, duplicate lines", |s| s.stale_ignored)}
         </dl>
         <p class="demo-last-error">
-            {move || stream.last_error.get().map(|e| format!("Last problem: {e}"))}
+            {move || {
+                let live = stream.status.with(|s| s.is_connected());
+                stream.last_error.with(|e| e.as_ref().map(|e| last_problem(e, live)))
+            }}
         </p>
+    }
+}
+
+/// The "Last problem" line. A connection problem the stream has since recovered from is said
+/// briefly ("connection lost", "HTTP 503 Service Unavailable"): its full text ends with a retry
+/// countdown that no longer applies.
+fn last_problem(error: &StreamError, live: bool) -> String {
+    match error {
+        StreamError::Connection(e) if live => format!("Recovered from: {}", e.summary()),
+        e => format!("Last problem: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leptos_task_stream::ConnectionError;
+
+    #[test]
+    fn a_recovered_connection_problem_drops_its_countdown() {
+        // Pins the demo's "Last problem" line while live and while still failing.
+        let lost = StreamError::Connection(ConnectionError::Lost {
+            next_attempt: 5,
+            delay: Duration::from_millis(10_700),
+        });
+        assert_eq!(last_problem(&lost, true), "Recovered from: connection lost");
+        assert_eq!(last_problem(&lost, false), format!("Last problem: {lost}"));
+        assert!(last_problem(&lost, false).contains("10.7 s"));
     }
 }
