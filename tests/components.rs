@@ -259,19 +259,12 @@ async fn strug_stream_says_when_it_is_empty_and_when_the_filters_hide_everything
     wait_for(&m, &format!("[data-activity-id='{id}']")).await;
     assert!(m.find(".lts-empty").is_none());
 
-    let choose = |class: &str, value: &str| {
-        let select: web_sys::HtmlSelectElement = m.find(class).unwrap().unchecked_into();
-        select.set_value(value);
-        select
-            .dispatch_event(&web_sys::Event::new("change").unwrap())
-            .unwrap();
-    };
-    choose(".lts-filter-agent", &agent);
-    choose(".lts-filter-level", "error");
+    m.choose(".lts-filter-agent", &agent);
+    m.choose(".lts-filter-level", "error");
     wait_until("no-match text", 3_000, || m.find(".lts-empty").is_some()).await;
     assert_eq!(m.text(".lts-empty"), "Nothing matches");
     assert!(m.all(".lts-line").is_empty());
-    choose(".lts-filter-level", "");
+    m.choose(".lts-filter-level", "");
     wait_for(&m, &format!("[data-activity-id='{id}']")).await;
     assert!(m.find(".lts-empty").is_none());
 }
@@ -360,11 +353,7 @@ async fn strug_stream_is_bounded_follows_new_lines_and_pauses_when_scrolled_up()
     .await;
 
     // Filter by level.
-    let select: web_sys::HtmlSelectElement = m.find(".lts-filter-level").unwrap().unchecked_into();
-    select.set_value("error");
-    select
-        .dispatch_event(&web_sys::Event::new("change").unwrap())
-        .unwrap();
+    m.choose(".lts-filter-level", "error");
     wait_until("only errors", 3_000, || {
         let lines = m.all(".lts-line");
         !lines.is_empty()

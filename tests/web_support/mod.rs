@@ -216,6 +216,15 @@ impl Mount {
     pub fn attr(&self, selector: &str, name: &str) -> Option<String> {
         self.find(selector).and_then(|e| e.get_attribute(name))
     }
+
+    /// Picks `value` in the `<select>` at `selector` as a person would: sets it, fires `change`.
+    pub fn choose(&self, selector: &str, value: &str) {
+        let select: web_sys::HtmlSelectElement = self.find(selector).unwrap().unchecked_into();
+        select.set_value(value);
+        select
+            .dispatch_event(&web_sys::Event::new("change").unwrap())
+            .unwrap();
+    }
 }
 
 pub fn url_for(client: &str) -> String {
