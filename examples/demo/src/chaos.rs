@@ -86,8 +86,8 @@ enum Outcome {
     Done { ok: bool, text: String },
 }
 
-/// What a successful answer did, in words: "mission m3, 8 tasks", "Retry-After 8 s, 2 streams
-/// dropped", "done". `None` when the body is not a JSON object (then the raw body is shown).
+/// What a successful answer did, in words: "mission m3, 8 tasks", "Retry-After 8 s, 2 open
+/// streams dropped", "done". `None` when the body is not a JSON object (then the raw body is shown).
 fn describe_success(body: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
     let answer = value.as_object()?;
