@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bundle-size benchmark: what does `use_task_stream` add to a client-side Leptos app, next to
-# leptos-use's `use_event_source` (undecoded, and decoding the same `Task` with serde_json)? Writes a Markdown fragment ("## Bundle size") to <out.md>.
+# leptos-use's `use_event_source` (undecoded, and decoding the same `Task` with serde_json)?
+# Writes a Markdown fragment ("## Bundle size") to <out.md>.
 #
 #   scripts/bench-bundle.sh <out.md>
 #
