@@ -592,10 +592,17 @@ impl Driver {
             }
             match item {
                 Ok(SseItem::Event(e)) => {
-                    // As with `EventSource`, names nobody listens to are not delivered.
+                    // As with `EventSource`, names nobody listens to are not delivered; unlike
+                    // with it, their ids are seen, and resuming after them replays nothing.
                     if self.names.contains(&e.event) {
                         self.on_event(conn, &e.event, e.id, e.data);
+                    } else {
+                        self.on_id(conn, e.id);
                     }
+                }
+                // A block without data (a server's id checkpoint) moved the last event id.
+                Ok(SseItem::LastEventId(id)) => {
+                    self.on_id(conn, id);
                 }
                 Ok(SseItem::Retry(delay)) => self.dispatch(Input::RetryHint { conn, delay }),
                 Err(e) => {
@@ -635,31 +642,7 @@ impl Driver {
         if !self.is_current(conn) {
             return;
         }
-        let raw = raw_id;
-        // A new `EventSource` starts with an empty last event id: until this connection has
-        // carried an id of its own, an empty one means "no news", not "reset", or a heartbeat
-        // after a quiet reconnect would erase the id the next resume needs.
-        if !raw.is_empty() {
-            self.id_seen_on.set(Some(conn));
-        }
-        let id_known = self.id_seen_on.get() == Some(conn);
-        // Compared in place, not cloned out of the signal: this runs for every event.
-        let changed = id_known
-            && self
-                .signals
-                .last_event_id
-                .with_untracked(|held| held.as_deref().unwrap_or("") != raw);
-        let id = (!raw.is_empty()).then(|| raw.clone());
-        if changed {
-            self.signals
-                .last_event_id
-                .update_untracked(|held| held.clone_from(&id));
-            self.publish_next_frame(false, true);
-        }
-        self.dispatch(Input::Event {
-            conn,
-            id: id_known.then_some(raw),
-        });
+        let id = self.on_id(conn, raw_id);
         let is = |opt: &Option<String>| opt.as_deref() == Some(name);
         if is(&self.options.heartbeat_event) {
             self.update_stats(|s| {
@@ -704,6 +687,37 @@ impl Driver {
                 self.signals.last_error.set(Some(e));
             }
         }
+    }
+
+    /// The stream's last event id after an event (delivered or not) or a block without data:
+    /// kept for the next resume, and the event proves the connection alive. Returns the id,
+    /// `None` when empty.
+    fn on_id(&self, conn: ConnId, raw: String) -> Option<String> {
+        // A new `EventSource` starts with an empty last event id: until this connection has
+        // carried an id of its own, an empty one means "no news", not "reset", or a heartbeat
+        // after a quiet reconnect would erase the id the next resume needs.
+        if !raw.is_empty() {
+            self.id_seen_on.set(Some(conn));
+        }
+        let id_known = self.id_seen_on.get() == Some(conn);
+        // Compared in place, not cloned out of the signal: this runs for every event.
+        let changed = id_known
+            && self
+                .signals
+                .last_event_id
+                .with_untracked(|held| held.as_deref().unwrap_or("") != raw);
+        let id = (!raw.is_empty()).then(|| raw.clone());
+        if changed {
+            self.signals
+                .last_event_id
+                .update_untracked(|held| held.clone_from(&id));
+            self.publish_next_frame(false, true);
+        }
+        self.dispatch(Input::Event {
+            conn,
+            id: id_known.then_some(raw),
+        });
+        id
     }
 
     fn listen_to_window(&self, visibility: bool) {

@@ -67,9 +67,8 @@ pub struct SseEvent {
     pub event: String,
     /// The `data:` values of the block joined by `"\n"` (one trailing newline removed).
     pub data: String,
-    /// The last event id buffer at dispatch time: the most recent `id:` value seen on the
-    /// stream, in this block or an earlier one. Empty when no id was ever set or an empty `id:`
-    /// reset it.
+    /// The last event id at dispatch time: the most recent `id:` value of a completed block, this
+    /// one or an earlier one. Empty when no id was ever set or an empty `id:` reset it.
     pub id: String,
 }
 
@@ -82,6 +81,17 @@ pub enum SseItem {
     /// A valid `retry:` field set the reconnection time. Reported where it occurred, so a
     /// caller that reconnects after event *n* uses the value in force at that point.
     Retry(Duration),
+    /// A block that dispatched nothing (no `data`, e.g. a server's `id: 42` checkpoint) changed
+    /// the last event id to this value. With the ids of the events, a caller sees every change
+    /// of what a reconnect must send as `Last-Event-ID`, in stream order.
+    ///
+    /// ```
+    /// use leptos_task_stream::sse::{SseItem, SseParser};
+    ///
+    /// let items = SseParser::new().feed(b"id: 42\n\n");
+    /// assert_eq!(items, vec![Ok(SseItem::LastEventId("42".into()))]);
+    /// ```
+    LastEventId(String),
 }
 
 /// Why part of a stream was dropped. The parser always recovers: it resumes normal parsing
@@ -141,6 +151,9 @@ pub struct SseParser {
     line: Vec<u8>,
     data: String,
     event_type: String,
+    /// The last event id *buffer*: set by `id:`, committed to `last_event_id` by a blank line.
+    id_buffer: String,
+    /// The last event id *string*: what a reconnect sends.
     last_event_id: String,
     retry: Option<Duration>,
     bom: BomState,
@@ -167,6 +180,7 @@ impl std::fmt::Debug for SseParser {
             .field("pending_line_bytes", &self.line.len())
             .field("data_bytes", &self.data.len())
             .field("event_type", &self.event_type)
+            .field("id_buffer", &self.id_buffer)
             .field("last_event_id", &self.last_event_id)
             .field("retry", &self.retry)
             .field("skipping_event", &self.skipping_event)
@@ -199,6 +213,7 @@ impl SseParser {
             line: Vec::new(),
             data: String::new(),
             event_type: String::new(),
+            id_buffer: String::new(),
             last_event_id: String::new(),
             retry: None,
             bom: BomState::Matching(0),
@@ -218,6 +233,7 @@ impl SseParser {
     /// ```
     pub fn with_last_event_id(mut self, id: impl Into<String>) -> Self {
         self.last_event_id = id.into();
+        self.id_buffer.clone_from(&self.last_event_id);
         self
     }
 
@@ -226,12 +242,15 @@ impl SseParser {
         self.max_event_bytes
     }
 
-    /// The last event id buffer: what a reconnect sends as `Last-Event-ID`. An id-only block
-    /// (no `data`) updates it too, although it dispatches nothing.
+    /// The last event id: what a reconnect sends as `Last-Event-ID`. A blank line sets it from
+    /// the block's `id:` (or keeps the earlier one), even when the block dispatches nothing; an
+    /// `id:` in a block that never ends (the stream stopped first) does not count.
     ///
     /// ```
     /// let mut parser = leptos_task_stream::sse::SseParser::new();
-    /// assert!(parser.feed(b"id: 9\n\n").is_empty());
+    /// parser.feed(b"id: 9\n\n");
+    /// assert_eq!(parser.last_event_id(), "9");
+    /// parser.feed(b"id: 10\n"); // the block has not ended yet
     /// assert_eq!(parser.last_event_id(), "9");
     /// ```
     pub fn last_event_id(&self) -> &str {
@@ -311,15 +330,18 @@ impl SseParser {
     /// requires. Returns whether anything was discarded.
     ///
     /// The parser is then ready for the next connection's stream (which may start with a BOM
-    /// again); the last event id and the reconnection time are kept.
+    /// again); the last event id of the last *completed* block and the reconnection time are
+    /// kept. An `id:` in the discarded tail is forgotten with it, as in a browser: resuming
+    /// after an event that was never delivered would lose it.
     ///
     /// ```
     /// use leptos_task_stream::sse::SseParser;
     ///
     /// let mut parser = SseParser::new();
+    /// parser.feed(b"id: 2\ndata: delivered\n\n");
     /// assert!(parser.feed(b"id: 3\ndata: never finished\n").is_empty());
     /// assert!(parser.end_of_stream());
-    /// assert_eq!(parser.last_event_id(), "3");
+    /// assert_eq!(parser.last_event_id(), "2");
     /// assert!(parser.feed(b"\n").is_empty()); // the old data is gone
     /// ```
     pub fn end_of_stream(&mut self) -> bool {
@@ -332,6 +354,7 @@ impl SseParser {
         self.line.clear();
         self.data.clear();
         self.event_type.clear();
+        self.id_buffer.clone_from(&self.last_event_id);
         self.bom = BomState::Matching(0);
         self.after_cr = false;
         self.skipping_event = false;
@@ -388,9 +411,12 @@ impl SseParser {
             return;
         }
         if self.skipping_event {
-            // Nothing is buffered while skipping, so an empty tail means a blank line.
+            // Nothing is buffered while skipping, so an empty tail means a blank line. It ends
+            // the dropped event like any other: an id set before the limit was crossed counts
+            // (resuming before an event that can never be read would fetch it forever).
             if tail.is_empty() {
                 self.skipping_event = false;
+                self.commit_id(out);
             }
             return;
         }
@@ -442,7 +468,13 @@ impl SseParser {
         };
         match field {
             b"data" => {
-                self.data.push_str(&decode(value));
+                // Counted again after decoding: each invalid byte becomes a 3-byte U+FFFD.
+                let value = decode(value);
+                if self.data.len() + value.len() + 1 > self.max_event_bytes {
+                    self.overflow(out);
+                    return;
+                }
+                self.data.push_str(&value);
                 self.data.push('\n');
             }
             b"event" => {
@@ -451,8 +483,8 @@ impl SseParser {
             }
             // An id with NUL is ignored: it could not be sent back in a `Last-Event-ID` header.
             b"id" if !value.contains(&0) => {
-                self.last_event_id.clear();
-                self.last_event_id.push_str(&decode(value));
+                self.id_buffer.clear();
+                self.id_buffer.push_str(&decode(value));
             }
             b"retry" => {
                 if let Some(ms) = parse_retry(value) {
@@ -465,8 +497,20 @@ impl SseParser {
         }
     }
 
-    /// A blank line: dispatch the event being built, if it has data.
+    /// A blank line ends a block: it commits the id buffer, even with no data.
+    fn commit_id(&mut self, out: &mut Vec<Result<SseItem, SseError>>) {
+        if self.id_buffer == self.last_event_id {
+            return;
+        }
+        self.last_event_id.clone_from(&self.id_buffer);
+        if self.data.is_empty() {
+            out.push(Ok(SseItem::LastEventId(self.last_event_id.clone())));
+        }
+    }
+
+    /// A blank line: commit the id, dispatch the event being built if it has data.
     fn dispatch(&mut self, out: &mut Vec<Result<SseItem, SseError>>) {
+        self.commit_id(out);
         if self.data.is_empty() {
             self.event_type.clear();
             return;
@@ -779,7 +823,10 @@ mod tests {
     fn id_only_block_updates_last_event_id() {
         // Rule: a block with an id but no data dispatches nothing but sets the last event id.
         let mut p = SseParser::new();
-        assert!(p.feed(b"id: 7\n\n").is_empty());
+        assert_eq!(
+            p.feed(b"id: 7\n\n"),
+            vec![Ok(SseItem::LastEventId("7".into()))]
+        );
         assert_eq!(p.last_event_id(), "7");
         assert_eq!(
             p.feed(b"data: x\n\n"),
@@ -853,9 +900,96 @@ mod tests {
         );
         // A partial last line (no terminator) is dropped too, so it never updates the id.
         let mut p = SseParser::new();
-        assert!(p.feed(b"id: 1\nid: 2").is_empty());
+        assert_eq!(
+            p.feed(b"id: 1\n\nid: 2"),
+            vec![Ok(SseItem::LastEventId("1".into()))]
+        );
         assert!(p.end_of_stream());
         assert_eq!(p.last_event_id(), "1");
+    }
+
+    #[test]
+    fn id_of_an_unfinished_block_is_not_resumed_from() {
+        // Rule: `id` sets the last event id *buffer*; only a blank line makes it the last event
+        // id. A block cut off by the end of the stream was never delivered: resuming after its
+        // id would lose it.
+        let mut p = SseParser::new().with_last_event_id("2");
+        assert!(p.feed(b"id: 3\ndata: never finished\n").is_empty());
+        assert_eq!(p.last_event_id(), "2");
+        assert!(p.end_of_stream());
+        assert_eq!(p.last_event_id(), "2");
+        // The next connection's events carry the resumed id, not the lost one.
+        assert_eq!(
+            p.feed(b"data: y\n\n"),
+            vec![Ok(SseItem::Event(ev("message", "y", "2")))]
+        );
+    }
+
+    #[test]
+    fn a_block_without_data_reports_the_id_it_sets() {
+        // Rule: an id change by a block that dispatches nothing is reported once, in order;
+        // an id carried by an event is in the event only.
+        let got =
+            parse(b"id: 1\ndata: a\n\nid: 2\n\nid: 2\n\nevent: x\nid: 3\n\nid\n\ndata: b\n\n");
+        assert_eq!(
+            got,
+            vec![
+                Ok(SseItem::Event(ev("message", "a", "1"))),
+                Ok(SseItem::LastEventId("2".into())),
+                Ok(SseItem::LastEventId("3".into())),
+                Ok(SseItem::LastEventId(String::new())),
+                Ok(SseItem::Event(ev("message", "b", ""))),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_blank_line_after_an_oversized_event_commits_its_id() {
+        // An id set before the limit was crossed counts once the dropped event ends; ids in
+        // its skipped part are never read.
+        let mut p = SseParser::with_max_event_bytes(8);
+        let got = p.feed(b"id: 5\ndata: far too long\nid: 6\n\ndata: ok\n\n");
+        assert!(matches!(
+            got[0],
+            Err(SseError::EventTooLarge { limit: 8, .. })
+        ));
+        assert_eq!(got[1], Ok(SseItem::LastEventId("5".into())));
+        assert_eq!(got[2], Ok(SseItem::Event(ev("message", "ok", "5"))));
+        assert_eq!(got.len(), 3);
+    }
+
+    #[test]
+    fn invalid_utf8_counts_at_its_decoded_size() {
+        // Each invalid byte decodes to U+FFFD (3 bytes): the limit holds for the decoded data,
+        // and the blank line still ends the event, so the next one is not lost.
+        let mut p = SseParser::with_max_event_bytes(10);
+        let got = p.feed(b"data:\xFF\xFF\xFF\xFF\xFF\n\ndata: ok\n\n");
+        assert!(matches!(
+            got[0],
+            Err(SseError::EventTooLarge { limit: 10, .. })
+        ));
+        assert_eq!(got[1..], [Ok(SseItem::Event(ev("message", "ok", "")))]);
+        // At the limit exactly, the decoded data (and its newline) fits.
+        let mut p = SseParser::with_max_event_bytes(7);
+        let got = p.feed(b"data:\xFF\xFF\n\n");
+        assert_eq!(
+            got,
+            [Ok(SseItem::Event(ev("message", "\u{FFFD}\u{FFFD}", "")))]
+        );
+        // The data buffer never holds more than the limit.
+        let mut p = SseParser::with_max_event_bytes(1000);
+        let mut line = b"data:".to_vec();
+        line.extend(std::iter::repeat_n(0xFF_u8, 995));
+        line.push(b'\n');
+        assert!(matches!(
+            p.feed(&line)[..],
+            [Err(SseError::EventTooLarge { .. })]
+        ));
+        assert!(
+            p.data.len() <= 1000,
+            "data buffer holds {} bytes",
+            p.data.len()
+        );
     }
 
     #[test]

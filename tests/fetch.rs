@@ -574,6 +574,37 @@ async fn an_oversized_event_is_reported_and_the_stream_goes_on() {
 }
 
 #[wasm_bindgen_test]
+async fn id_checkpoints_and_unlistened_events_move_the_resume_id() {
+    // Pins the fetch transport's resume id against what the stream said: a block with only an
+    // `id:` (a server's checkpoint) and an event nobody listens to both move it, so a resume
+    // replays nothing before them. (An `id:` in a block cut off by a drop never reaches the
+    // driver: the parser commits ids at blank lines, see `sse.rs`.)
+    wait_server_quiet().await;
+    let s = mount("fetch-ids", fetch_options(FetchOptions::default()));
+    s.wait_connected().await;
+    wait_stream_open(&s.client).await;
+    let raw = |text: &str| chaos("inject", json!({ "client": s.client, "raw": text }));
+    let held = || s.stream.stream.last_event_id.get_untracked();
+    raw("id: 900000001\n\n").await;
+    wait_until("checkpoint id", 5_000, || {
+        held().as_deref() == Some("900000001")
+    })
+    .await;
+    raw("event: nobody-listens\nid: 900000002\ndata: {}\n\n").await;
+    wait_until("unlistened event id", 5_000, || {
+        held().as_deref() == Some("900000002")
+    })
+    .await;
+    s.drop_and_reconnect().await;
+    let log = attempt_log(&s.client).await;
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[1]["last_event_id"], "900000002", "{log:?}");
+    let stats = s.stream.stats.get_untracked();
+    assert_eq!((stats.resumes, stats.decode_errors), (1, 0));
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
 async fn unmounting_aborts_the_request() {
     // Pins: cleanup aborts the fetch, so the server sees the stream close at once.
     let s = mount("fetch-abort", fetch_options(FetchOptions::default()));
