@@ -89,10 +89,11 @@ pub enum BackoffError {
         /// The configured cap.
         max: Duration,
     },
-    /// A delay setting exceeded [`MAX_SUPPORTED_DELAY`].
-    #[error("backoff {field} ({} s) exceeds the supported maximum of 24 h", .value.as_secs())]
+    /// A delay setting exceeded [`MAX_SUPPORTED_DELAY`]: a backoff delay, or the stream's
+    /// `max_retry_after`, `stale_after` or `online_jitter`.
+    #[error("{field} ({} s) exceeds the supported maximum of 24 h", .value.as_secs())]
     TooLong {
-        /// Which setting.
+        /// Which setting, e.g. `"backoff max_delay"` or `"max_retry_after"`.
         field: &'static str,
         /// Its value.
         value: Duration,
@@ -218,9 +219,11 @@ impl Backoff {
         self
     }
 
-    /// Give up (status `Offline { reason: GaveUp }`) after this many consecutive failed attempts.
-    /// Defaults to `None`: never give up. The count resets after a healthy connection
-    /// (see [`reset_after`](Self::reset_after)) and on an explicit `reconnect()`.
+    /// Give up (status `Offline { reason: GaveUp }`) when this many retries in a row have
+    /// failed. The first attempt is not a retry: `Some(3)` connects at most four times.
+    /// Defaults to `None`: never give up. The count resets after a healthy connection (see
+    /// [`reset_after`](Self::reset_after)), however it ends, and on `reconnect()` after giving
+    /// up or closing; "Retry now" during a wait keeps the streak.
     pub fn max_attempts(mut self, max_attempts: Option<u32>) -> Self {
         self.max_attempts = max_attempts;
         self
@@ -298,11 +301,11 @@ impl Backoff {
             return Err(BackoffError::BadFactor(Factor::new(self.factor)));
         }
         for (field, value) in [
-            ("initial", self.initial),
-            ("max_delay", self.max_delay),
-            ("reset_after", self.reset_after),
+            ("backoff initial", self.initial),
+            ("backoff max_delay", self.max_delay),
+            ("backoff reset_after", self.reset_after),
             (
-                "first_retry_spread",
+                "backoff first_retry_spread",
                 self.first_retry_spread.unwrap_or_default(),
             ),
         ] {
@@ -483,7 +486,7 @@ mod tests {
         assert!(matches!(
             d().max_delay(secs(100_000)).validate(),
             Err(BackoffError::TooLong {
-                field: "max_delay",
+                field: "backoff max_delay",
                 ..
             })
         ));

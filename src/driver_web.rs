@@ -377,7 +377,10 @@ impl Driver {
     /// over a callback: one timer closure type per app.
     fn timer(&self, delay: Duration, timer: TimerId, retry: bool) -> Timeout {
         let weak = self.weak();
-        let ms = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+        // gloo hands `setTimeout` a signed 32-bit count: anything larger would fire at once.
+        // (The machine refuses delays over 24 h; this only keeps a bug from becoming a storm.)
+        let ms =
+            u32::try_from(delay.as_millis()).map_or(i32::MAX as u32, |ms| ms.min(i32::MAX as u32));
         Timeout::new(ms, move || {
             if let Some(d) = weak.upgrade() {
                 d.timer_fired(timer, retry);

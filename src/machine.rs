@@ -40,7 +40,7 @@
 
 use std::time::Duration;
 
-use crate::backoff::{Backoff, BackoffError, JitterRng};
+use crate::backoff::{Backoff, BackoffError, JitterRng, MAX_SUPPORTED_DELAY};
 use crate::http::{reason_phrase, StatusClass};
 use crate::status::{CloseReason, ConnectionStatus, OfflineReason, Timestamp};
 use crate::text::quoted;
@@ -98,7 +98,9 @@ impl MachineConfig {
     }
 
     /// The longest wait a server's `Retry-After` header or `retry:` field can impose (both are
-    /// honoured up to this). Defaults to [`DEFAULT_MAX_RETRY_AFTER`].
+    /// honoured up to this, plus up to a tenth of spread so that a fleet told the same wait
+    /// does not come back at once). At most [`MAX_SUPPORTED_DELAY`]; defaults to
+    /// [`DEFAULT_MAX_RETRY_AFTER`].
     pub fn max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
@@ -118,13 +120,15 @@ impl MachineConfig {
     }
 
     /// Treat a transport as dead after this long without any event (heartbeats included), or
-    /// without opening. `None` (the default here) disables the check.
+    /// without opening. `None` (the default here) disables the check. At most
+    /// [`MAX_SUPPORTED_DELAY`].
     pub fn stale_after(mut self, stale_after: Option<Duration>) -> Self {
         self.stale_after = stale_after.filter(|d| !d.is_zero());
         self
     }
 
-    /// Upper bound of the random wait before reconnecting after `online`.
+    /// Upper bound of the random wait before reconnecting after `online`. At most
+    /// [`MAX_SUPPORTED_DELAY`].
     pub fn online_jitter(mut self, online_jitter: Duration) -> Self {
         self.online_jitter = online_jitter;
         self
@@ -308,10 +312,10 @@ pub enum ConnectionError {
         /// How long it was silent.
         silent_for: Duration,
     },
-    /// `max_attempts` consecutive attempts failed.
-    #[error("gave up after {attempts} failed attempts")]
+    /// The first attempt and `max_attempts` retries after it all failed.
+    #[error("gave up after {attempts} failed retries")]
     GaveUp {
-        /// How many.
+        /// How many retries failed (`max_attempts`), not counting the first attempt.
         attempts: u32,
     },
     /// The server answered with an error status worth retrying (429, 5xx, 408); the retry is
@@ -370,7 +374,7 @@ impl ConnectionError {
         match self {
             ConnectionError::Lost { .. } => "connection lost".into(),
             ConnectionError::Stale { silent_for } => format!("silent for {}", human(*silent_for)),
-            ConnectionError::GaveUp { attempts } => format!("gave up after {attempts} attempts"),
+            ConnectionError::GaveUp { attempts } => format!("gave up after {attempts} retries"),
             ConnectionError::Http { status, .. }
             | ConnectionError::Rejected { status }
             | ConnectionError::Unauthorized { status } => {
@@ -472,12 +476,27 @@ pub struct ConnectionMachine {
     server_retry: Option<Duration>,
     /// A credential refresh was already tried since the last successful open.
     refreshed: bool,
+    /// The earliest time the server allows the next attempt (`Retry-After`, or its `retry:`
+    /// floor), kept while no connection has opened since: coming back from hidden or offline
+    /// must not cut the server's wait short.
+    not_before: Option<Timestamp>,
 }
 
 impl ConnectionMachine {
     /// A machine in the idle state. Fails when the backoff policy is invalid.
     pub fn new(config: MachineConfig, rng: JitterRng) -> Result<Self, BackoffError> {
         config.backoff.validate()?;
+        // The machine's own delays, bounded like the backoff's: a longer timer would overflow
+        // the browser's (a signed 32-bit millisecond count) and fire at once.
+        for (field, value) in [
+            ("max_retry_after", config.max_retry_after),
+            ("online_jitter", config.online_jitter),
+            ("stale_after", config.stale_after.unwrap_or_default()),
+        ] {
+            if value > MAX_SUPPORTED_DELAY {
+                return Err(BackoffError::TooLong { field, value });
+            }
+        }
         let mut m = Self {
             config,
             rng,
@@ -493,6 +512,7 @@ impl ConnectionMachine {
             published: ConnectionStatus::Connecting,
             server_retry: None,
             refreshed: false,
+            not_before: None,
         };
         m.published = m.status();
         Ok(m)
@@ -602,6 +622,7 @@ impl ConnectionMachine {
                     self.phase = Phase::Connected { conn, since: now };
                     self.last_activity = now;
                     self.refreshed = false;
+                    self.not_before = None;
                 }
                 _ => {}
             },
@@ -616,7 +637,7 @@ impl ConnectionMachine {
             }
             Input::NotAStream { conn, content_type } => {
                 if self.current_conn() == Some(conn) {
-                    self.stop_activity(&mut out);
+                    self.stop_activity(now, &mut out);
                     self.reject(
                         ConnectionError::NotAStream {
                             content_type: crate::protocol::truncate_for_display(&content_type, 64),
@@ -636,7 +657,9 @@ impl ConnectionMachine {
             Input::CredentialsRefreshed { refresh, ok } => {
                 if let Phase::Refreshing { refresh: r, status } = self.phase {
                     if r == refresh {
-                        self.stop_activity(&mut out);
+                        self.stop_activity(now, &mut out);
+                        // This refresh was used: a 401 after it is final.
+                        self.refreshed = true;
                         if ok {
                             self.start_connect(now, false, self.failures, &mut out);
                         } else {
@@ -664,7 +687,7 @@ impl ConnectionMachine {
             }
             Input::ServerEnded { conn, reason } => {
                 if self.current_conn() == Some(conn) {
-                    self.stop_activity(&mut out);
+                    self.stop_activity(now, &mut out);
                     self.phase = Phase::Closed(CloseReason::Ended { reason });
                 }
             }
@@ -673,7 +696,7 @@ impl ConnectionMachine {
                     self.stale_timer = None;
                     if let Phase::Refreshing { status, .. } = self.phase {
                         // A refresh that never finishes must not leave "Connecting…" forever.
-                        self.stop_activity(&mut out);
+                        self.stop_activity(now, &mut out);
                         self.reject(ConnectionError::Unauthorized { status }, &mut out);
                     } else {
                         self.check_stale(now, &mut out);
@@ -693,7 +716,7 @@ impl ConnectionMachine {
             Input::WentOffline => {
                 self.online = false;
                 if self.is_active() {
-                    self.stop_activity(&mut out);
+                    self.stop_activity(now, &mut out);
                     self.phase = Phase::Offline(OfflineReason::Network);
                 }
             }
@@ -706,7 +729,8 @@ impl ConnectionMachine {
                         self.previous_delay = None;
                         let delay = self
                             .rng
-                            .duration_between(Duration::ZERO, self.config.online_jitter);
+                            .duration_between(Duration::ZERO, self.config.online_jitter)
+                            .max(self.server_wait_left(now));
                         self.wait(now, 1, delay, &mut out);
                     } else {
                         self.phase = Phase::Offline(OfflineReason::Hidden);
@@ -716,14 +740,17 @@ impl ConnectionMachine {
             Input::Hidden => {
                 self.visible = false;
                 if self.is_active() {
-                    self.stop_activity(&mut out);
+                    self.stop_activity(now, &mut out);
                     self.phase = Phase::Offline(OfflineReason::Hidden);
                 }
             }
             Input::Visible => {
                 self.visible = true;
                 if self.phase == Phase::Offline(OfflineReason::Hidden) {
-                    self.start_connect(now, false, self.failures, &mut out);
+                    match self.server_wait_left(now) {
+                        Duration::ZERO => self.start_connect(now, false, self.failures, &mut out),
+                        left => self.wait(now, self.failures.max(1), left, &mut out),
+                    }
                 }
             }
             Input::Reconnect => {
@@ -739,14 +766,16 @@ impl ConnectionMachine {
                     self.previous_delay = None;
                     self.refreshed = false;
                 }
-                self.stop_activity(&mut out);
+                // People override the server's wait too: "Retry now" means now.
+                self.not_before = None;
+                self.stop_activity(now, &mut out);
                 // An explicit request overrides `navigator.onLine` and visibility: people press
                 // "Retry now" precisely when they believe the browser is wrong.
                 self.start_connect(now, true, self.failures, &mut out);
             }
             Input::Close => {
                 if !matches!(self.phase, Phase::Closed(_)) {
-                    self.stop_activity(&mut out);
+                    self.stop_activity(now, &mut out);
                     self.phase = Phase::Closed(CloseReason::ByApp);
                 }
             }
@@ -779,7 +808,7 @@ impl ConnectionMachine {
     ) {
         match StatusClass::of(status) {
             StatusClass::Stop => {
-                self.stop_activity(out);
+                self.stop_activity(now, out);
                 // Static text: formatting the status here would link the reason-phrase table
                 // into every app, fetch transport or not (this match is reachable from all).
                 let reason = if status == 204 {
@@ -792,7 +821,7 @@ impl ConnectionMachine {
                 });
             }
             StatusClass::Unauthorized if self.config.refresh_credentials && !self.refreshed => {
-                self.stop_activity(out);
+                self.stop_activity(now, out);
                 self.refreshed = true;
                 let refresh = self.next_id();
                 self.phase = Phase::Refreshing { refresh, status };
@@ -805,11 +834,11 @@ impl ConnectionMachine {
                 }
             }
             StatusClass::Unauthorized if self.config.refresh_credentials => {
-                self.stop_activity(out);
+                self.stop_activity(now, out);
                 self.reject(ConnectionError::Unauthorized { status }, out);
             }
             StatusClass::Unauthorized | StatusClass::Rejected => {
-                self.stop_activity(out);
+                self.stop_activity(now, out);
                 self.reject(ConnectionError::Rejected { status }, out);
             }
             StatusClass::Throttled => {
@@ -853,13 +882,24 @@ impl ConnectionMachine {
     }
 
     /// Closes the transport and cancels every timer, leaving the phase to the caller.
-    fn stop_activity(&mut self, out: &mut Vec<Command>) {
+    /// Closes the transport or cancels the wait, whatever the phase; the phase becomes `Idle`.
+    fn stop_activity(&mut self, now: Timestamp, out: &mut Vec<Command>) {
         match self.phase {
-            Phase::Connecting { conn } | Phase::Connected { conn, .. } => {
+            Phase::Connected { conn, since } => {
+                // Only a connection that stayed up for the whole window earns a fresh start,
+                // however it ends (a failure, hidden, offline, `reconnect()`); one that opens
+                // and drops at once keeps the streak growing.
+                if now.saturating_duration_since(since) >= self.config.backoff.reset_window() {
+                    self.failures = 0;
+                    self.previous_delay = None;
+                }
                 out.push(Command::CloseTransport { conn });
             }
+            Phase::Connecting { conn } => out.push(Command::CloseTransport { conn }),
             Phase::Waiting { timer, .. } => out.push(Command::CancelRetryTimer { timer }),
-            // The refresh itself cannot be cancelled; its answer no longer matches and is ignored.
+            // The refresh itself cannot be cancelled; its answer no longer matches and is
+            // ignored. Unused, it does not count: a later 401 may refresh again.
+            Phase::Refreshing { .. } => self.refreshed = false,
             _ => {}
         }
         if let Some(timer) = self.stale_timer.take() {
@@ -946,15 +986,7 @@ impl ConnectionMachine {
         floor: Option<Duration>,
         out: &mut Vec<Command>,
     ) {
-        if let Phase::Connected { since, .. } = self.phase {
-            // Only a connection that stayed up for the whole window earns a fresh start; one
-            // that opens and drops at once keeps the streak growing.
-            if now.saturating_duration_since(since) >= self.config.backoff.reset_window() {
-                self.failures = 0;
-                self.previous_delay = None;
-            }
-        }
-        self.stop_activity(out);
+        self.stop_activity(now, out);
         self.failures = self.failures.saturating_add(1);
         let attempt = self.failures;
         if let Some(limit) = self.config.backoff.attempt_limit() {
@@ -977,11 +1009,12 @@ impl ConnectionMachine {
         // next step of the policy itself.
         self.previous_delay = Some(policy);
         let floor = floor.max(self.server_retry);
+        self.not_before = floor.map(|floor| now + floor);
         let delay = match floor {
             // A fleet told "Retry-After: 20" must not come back in one burst 20 s later: spread
             // the wait over up to a tenth more.
             Some(floor) if floor > policy => {
-                floor + self.rng.duration_between(Duration::ZERO, floor / 10)
+                floor.saturating_add(self.rng.duration_between(Duration::ZERO, floor / 10))
             }
             _ => policy,
         };
@@ -1002,6 +1035,12 @@ impl ConnectionMachine {
             FailureCause::Reported => {}
         }
         self.wait(now, attempt, delay, out);
+    }
+
+    /// How much of the server's wait (see `not_before`) is left at `now`.
+    fn server_wait_left(&self, now: Timestamp) -> Duration {
+        self.not_before
+            .map_or(Duration::ZERO, |t| t.saturating_duration_since(now))
     }
 
     fn wait(&mut self, now: Timestamp, attempt: u32, delay: Duration, out: &mut Vec<Command>) {

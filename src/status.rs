@@ -60,9 +60,10 @@ pub enum OfflineReason {
     Network,
     /// Paused because the page is hidden (`pause_when_hidden`). Reconnects when visible.
     Hidden,
-    /// Gave up after `max_attempts` consecutive failed attempts. Only `reconnect()` resumes.
+    /// Gave up: the first attempt and `max_attempts` retries after it all failed. Only
+    /// `reconnect()` resumes.
     GaveUp {
-        /// How many attempts failed.
+        /// How many retries failed (`max_attempts`), not counting the first attempt.
         attempts: u32,
     },
     /// The server refused the stream in a way that retrying cannot fix (e.g. HTTP 401/403/404,
@@ -174,7 +175,7 @@ impl ConnectionStatus {
     }
 
     /// A short human label: `"Live"`, `"Connecting…"`, `"Reconnecting (attempt 3)"`,
-    /// `"Offline"`, `"Paused"`, `"Gave up after 5 attempts"`, `"Closed"`, `"Stream complete"`.
+    /// `"Offline"`, `"Paused"`, `"Gave up after 5 retries"`, `"Closed"`, `"Stream complete"`.
     ///
     /// ```
     /// use leptos_task_stream::ConnectionStatus;
@@ -191,7 +192,7 @@ impl ConnectionStatus {
                 OfflineReason::Network => "Offline".into(),
                 OfflineReason::Hidden => "Paused".into(),
                 OfflineReason::GaveUp { attempts } => {
-                    format!("Gave up after {attempts} attempts")
+                    format!("Gave up after {attempts} retries")
                 }
                 OfflineReason::Rejected { .. } => "Refused by server".into(),
             },
@@ -308,7 +309,7 @@ mod tests {
                     reason: OfflineReason::GaveUp { attempts: 5 },
                 },
                 "offline",
-                "Gave up after 5 attempts",
+                "Gave up after 5 retries",
             ),
             (
                 ConnectionStatus::Closed {

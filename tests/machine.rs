@@ -126,6 +126,41 @@ fn a_healthy_connection_resets_the_streak_after_the_window() {
 }
 
 #[test]
+fn a_healthy_connection_resets_the_streak_however_it_ends() {
+    // Pins: the reset does not depend on the connection failing while connected. Ended by
+    // `Hidden` or by `reconnect()` after an hour of health, the next failure is attempt 1,
+    // not a continuation of the streak that preceded it (which would give up at once here).
+    for (end, back) in [
+        (Input::Hidden, Some(Input::Visible)),
+        (Input::Reconnect, None),
+        (Input::WentOffline, Some(Input::WentOnline)),
+    ] {
+        let mut h = Harness::with_backoff(exact().max_attempts(Some(3)).reset_after(secs(10)));
+        h.feed(Input::Open);
+        for _ in 0..3 {
+            h.fail_current();
+            h.fire_retry();
+        }
+        h.open_and_connect();
+        h.advance(secs(3600));
+        h.feed(end.clone());
+        if let Some(back) = back {
+            h.feed(back);
+        }
+        if h.open.is_none() {
+            h.fire_retry(); // after `online`, its small jitter
+        }
+        h.open_and_connect();
+        h.fail_current();
+        assert!(
+            matches!(h.status(), ConnectionStatus::Reconnecting { attempt: 1, delay, .. } if delay == secs(1)),
+            "{end:?}: {:?}",
+            h.status()
+        );
+    }
+}
+
+#[test]
 fn last_event_id_is_carried_into_every_reconnect() {
     // Pins lossless resume: the id of the last event seen is sent on the next open, across
     // several reconnects, and an event without an id does not erase it.
@@ -617,6 +652,41 @@ fn invalid_policies_are_refused_with_a_clear_error() {
 }
 
 #[test]
+fn machine_delays_beyond_a_day_are_refused() {
+    // Pins: a timer past the browser's range (a signed 32-bit millisecond count, ~24.8 days)
+    // fires at once; the machine's own delays are held to the backoff's 24 h bound.
+    let day = Duration::from_secs(24 * 3600);
+    let refused = |config: MachineConfig| {
+        ConnectionMachine::new(config, JitterRng::from_seed(0))
+            .err()
+            .map(|e| e.to_string())
+    };
+    let cases: [(&str, MachineConfig); 3] = [
+        (
+            "max_retry_after",
+            MachineConfig::new(exact()).max_retry_after(Duration::MAX),
+        ),
+        (
+            "online_jitter",
+            MachineConfig::new(exact()).online_jitter(day * 30),
+        ),
+        (
+            "stale_after",
+            MachineConfig::new(exact()).stale_after(Some(day + secs(1))),
+        ),
+    ];
+    for (field, config) in cases {
+        let err = refused(config).unwrap_or_else(|| panic!("{field} accepted"));
+        assert!(err.contains(field) && err.contains("24 h"), "{err}");
+    }
+    let at_limit = MachineConfig::new(exact())
+        .max_retry_after(day)
+        .online_jitter(day)
+        .stale_after(Some(day));
+    assert_eq!(refused(at_limit), None);
+}
+
+#[test]
 fn errors_read_like_the_badge() {
     // Pins the human wording of connection errors shown in UIs.
     let lost = ConnectionError::Lost {
@@ -638,7 +708,7 @@ fn errors_read_like_the_badge() {
     assert_eq!(quick.to_string(), "connection lost; retry 1 in 153 ms");
     assert_eq!(
         ConnectionError::GaveUp { attempts: 3 }.to_string(),
-        "gave up after 3 failed attempts"
+        "gave up after 3 failed retries"
     );
 }
 

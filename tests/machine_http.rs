@@ -375,6 +375,87 @@ fn close_or_offline_during_a_refresh_wins() {
     h.advance(secs(2));
     // Back online: an ordinary attempt, and a 401 there may refresh again (none succeeded).
     assert_eq!(h.opens.len(), 2);
+    h.http(401, None);
+    assert_eq!(h.refreshes.len(), 2, "{:?} {:?}", h.status(), h.errors);
+
+    // The same for a refresh abandoned by hiding the page.
+    let mut h = harness(MachineConfig::new(exact()).refresh_credentials(true));
+    h.feed(Input::Open);
+    h.http(401, None);
+    h.feed(Input::Hidden);
+    h.feed(Input::Visible);
+    h.http(401, None);
+    assert_eq!(h.refreshes.len(), 2, "{:?} {:?}", h.status(), h.errors);
+    // A refresh whose answer was used counts: the next 401 is final.
+    let refresh = h.m.pending_refresh().unwrap();
+    h.feed(Input::CredentialsRefreshed { refresh, ok: true });
+    h.http(401, None);
+    assert_eq!(h.refreshes.len(), 2);
+    assert!(matches!(
+        h.status(),
+        ConnectionStatus::Offline {
+            reason: OfflineReason::Rejected { .. }
+        }
+    ));
+}
+
+#[test]
+fn coming_back_from_hidden_or_offline_keeps_the_servers_wait() {
+    // Pins: a page hidden (or offline) during a `Retry-After: 60` wait does not reconnect when
+    // it comes back 2 s later, but waits out the rest; a connection that opens forgets the
+    // wait, and an explicit reconnect() overrides it.
+    for (away, back) in [
+        (Input::Hidden, Input::Visible),
+        (Input::WentOffline, Input::WentOnline),
+    ] {
+        let mut h = harness(MachineConfig::new(exact()));
+        h.feed(Input::Open);
+        h.http(503, Some(60));
+        h.advance(secs(1));
+        h.feed(away.clone());
+        h.advance(secs(1));
+        h.feed(back.clone());
+        let (_, delay) = reconnect_delay(&h);
+        assert!(
+            delay >= secs(58) && delay <= secs(60),
+            "{back:?}: {delay:?}"
+        );
+        h.advance(secs(57));
+        assert_eq!(
+            h.opens.len(),
+            1,
+            "{back:?}: reopened before the server's time"
+        );
+        h.advance(secs(3));
+        assert_eq!(h.opens.len(), 2, "{back:?}");
+        h.feed(Input::TransportOpened { conn: h.conn() });
+        h.feed(away);
+        h.feed(back.clone());
+        h.advance(secs(2));
+        assert_eq!(
+            h.opens.len(),
+            3,
+            "{back:?}: the wait outlived the connection"
+        );
+    }
+    let mut h = harness(MachineConfig::new(exact()));
+    h.feed(Input::Open);
+    h.http(503, Some(60));
+    h.feed(Input::Hidden);
+    h.feed(Input::Reconnect);
+    assert_eq!(h.opens.len(), 2);
+}
+
+#[test]
+fn a_huge_retry_after_under_a_day_long_cap_does_not_overflow() {
+    // Pins: the largest allowed cap and the largest header value give a finite wait (the cap
+    // plus its spread), no panic.
+    let day = secs(24 * 3600);
+    let mut h = harness(MachineConfig::new(exact()).max_retry_after(day));
+    h.feed(Input::Open);
+    h.http(503, Some(u64::MAX));
+    let (_, delay) = reconnect_delay(&h);
+    assert!(delay >= day && delay <= day + day / 10, "{delay:?}");
 }
 
 #[test]
