@@ -5,7 +5,9 @@
 //! * a `task` whose `version` is ≤ the one held is ignored;
 //! * a `snapshot` replaces the board (tasks missing from it are gone: after a server restart the
 //!   client must not keep ghosts);
-//! * `task_removed` removes; removing an unknown id is a no-op;
+//! * `task_removed` removes, and a late update no newer than the removed task does not bring it
+//!   back (the last [`REMOVED_KEPT`] removals are remembered until the next snapshot); removing
+//!   an unknown id is a no-op;
 //! * activity lines are de-duplicated by id and bounded in number.
 //!
 //! The reactive [`TaskStore`](crate::TaskStore) mirrors a [`Board`] into fine-grained signals.
@@ -55,7 +57,14 @@ pub enum TaskApplied {
 pub struct Board {
     tasks: FxMap<String, Task>,
     columns: [Vec<String>; 5],
+    /// The id and last version of recently removed tasks, oldest first.
+    removed: VecDeque<(String, u64)>,
 }
+
+/// How many removals a [`Board`] remembers, so that a duplicated or reordered update older than
+/// a removal cannot resurrect the task. A snapshot forgets them (the server may have restarted
+/// and reused ids).
+pub const REMOVED_KEPT: usize = 256;
 
 fn col(status: TaskStatus) -> usize {
     match status {
@@ -84,6 +93,13 @@ impl Board {
                 TaskApplied::Updated { from, to }
             }
             None => {
+                // Scanned only for tasks not on the board, and only after removals.
+                if let Some(&(_, held)) = self.removed.iter().find(|(id, _)| *id == task.id) {
+                    if task.version <= held {
+                        return TaskApplied::Stale { held };
+                    }
+                    self.removed.retain(|(id, _)| *id != task.id);
+                }
                 let status = task.status;
                 self.columns[col(status)].push(task.id.clone());
                 self.tasks.insert(task.id.clone(), task);
@@ -92,10 +108,34 @@ impl Board {
         }
     }
 
-    /// Applies `task_removed`; returns the removed task.
+    /// Applies `task_removed`; returns the removed task. An update no newer than it, arriving
+    /// later, is [`Stale`](TaskApplied::Stale).
+    ///
+    /// ```
+    /// use leptos_task_stream::board::{Board, TaskApplied};
+    /// use leptos_task_stream::protocol::{Task, TaskStatus};
+    ///
+    /// let t = |version| Task {
+    ///     id: "t1".into(), title: "Build".into(), status: TaskStatus::Running,
+    ///     agent: "builder".into(), progress: None, version,
+    ///     updated_at: "2026-11-25T14:00:00Z".into(),
+    /// };
+    /// let mut board = Board::default();
+    /// board.apply_task(t(3));
+    /// board.remove("t1");
+    /// // A duplicate of an earlier update, delivered late, does not resurrect it…
+    /// assert_eq!(board.apply_task(t(2)), TaskApplied::Stale { held: 3 });
+    /// assert!(board.get("t1").is_none());
+    /// // …a newer version of the task does.
+    /// assert_eq!(board.apply_task(t(4)), TaskApplied::Inserted(TaskStatus::Running));
+    /// ```
     pub fn remove(&mut self, id: &str) -> Option<Task> {
         let task = self.tasks.remove(id)?;
         self.columns[col(task.status)].retain(|x| x != id);
+        if self.removed.len() == REMOVED_KEPT {
+            self.removed.pop_front();
+        }
+        self.removed.push_back((task.id.clone(), task.version));
         Some(task)
     }
 
@@ -330,6 +370,56 @@ mod tests {
         assert!(b.remove("t1").is_none());
         assert!(b.is_empty());
         assert!(b.column(TaskStatus::Blocked).is_empty());
+    }
+
+    #[test]
+    fn a_late_update_does_not_resurrect_a_removed_task() {
+        let mut b = Board::default();
+        b.apply_task(task("t1", 3, TaskStatus::Running));
+        b.remove("t1");
+        for v in [1, 2, 3] {
+            assert_eq!(
+                b.apply_task(task("t1", v, TaskStatus::Queued)),
+                TaskApplied::Stale { held: 3 }
+            );
+        }
+        assert!(b.is_empty() && b.column(TaskStatus::Queued).is_empty());
+        // A newer version is a real update: the task is back, and the removal is forgotten.
+        assert_eq!(
+            b.apply_task(task("t1", 4, TaskStatus::Done)),
+            TaskApplied::Inserted(TaskStatus::Done)
+        );
+        assert!(b.removed.is_empty());
+        // Removed again, then a snapshot (the server may have restarted and reused the id at a
+        // lower version): the snapshot is the truth, and later updates apply.
+        b.remove("t1");
+        b.replace(vec![]);
+        assert_eq!(
+            b.apply_task(task("t1", 1, TaskStatus::Queued)),
+            TaskApplied::Inserted(TaskStatus::Queued)
+        );
+    }
+
+    #[test]
+    fn removals_are_remembered_within_a_bound() {
+        let mut b = Board::default();
+        let n = REMOVED_KEPT + 10;
+        for i in 0..n {
+            let id = format!("t{i}");
+            b.apply_task(task(&id, 5, TaskStatus::Done));
+            b.remove(&id);
+        }
+        assert_eq!(b.removed.len(), REMOVED_KEPT);
+        // The newest removals still guard; the oldest are forgotten.
+        let newest = format!("t{}", n - 1);
+        assert_eq!(
+            b.apply_task(task(&newest, 5, TaskStatus::Done)),
+            TaskApplied::Stale { held: 5 }
+        );
+        assert_eq!(
+            b.apply_task(task("t0", 5, TaskStatus::Done)),
+            TaskApplied::Inserted(TaskStatus::Done)
+        );
     }
 
     #[test]
