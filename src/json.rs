@@ -13,9 +13,12 @@
 //! * whitespace is JSON's (space, tab, CR, LF), and nothing but whitespace may follow the value.
 //!
 //! Numbers are converted to `f64` correctly rounded (exactly in Rust for up to 15 digits without
-//! an exponent, by the browser's `parseFloat` otherwise), where serde_json's default conversion
-//! may differ in the last bit for some inputs of more than 15 significant digits. Error messages
-//! name the problem and its position, as serde_json's do, in slightly different words.
+//! an exponent, by the browser's `parseFloat` otherwise), as serde_json does with its
+//! `float_roundtrip` feature, which the protocol crate enables: the values agree to the bit, and
+//! so does the verdict at the edge of the range (serde_json's default, faster conversion is off
+//! by one bit for some inputs, and then refuses some numbers just below the overflow midpoint).
+//! Error messages name the problem and its position, as serde_json's do, in slightly different
+//! words.
 //!
 //! Native builds (the server, SSR, tests) decode with serde; the tests (`json/tests.rs` natively,
 //! `json/tests_browser.rs` in headless Chromium) hold the two to the same verdicts.

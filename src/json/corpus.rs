@@ -31,13 +31,9 @@ pub(super) fn agree(name: &str, data: &str) {
 }
 
 fn same_event(a: &TaskEvent, b: &TaskEvent) -> bool {
+    /// To the bit: both sides round correctly (serde_json with `float_roundtrip`).
     fn close(a: Option<f64>, b: Option<f64>) -> bool {
-        match (a, b) {
-            (Some(x), Some(y)) => {
-                x == y || (x - y).abs() <= x.abs().max(y.abs()) * 4.0 * f64::EPSILON
-            }
-            (x, y) => x == y,
-        }
+        a.map(f64::to_bits) == b.map(f64::to_bits)
     }
     fn same_task(a: &crate::protocol::Task, b: &crate::protocol::Task) -> bool {
         close(a.progress, b.progress)
@@ -79,6 +75,15 @@ pub(super) fn hand_picked() -> Vec<(&'static str, String)> {
         ("task", r#"{"id":"t1","title":"x","status":"done","agent":"a","progress":0e99999999999999999999,"version":1,"updated_at":"u"}"#),
         ("task", r#"{"id":"t1","title":"x","status":"done","agent":"a","progress":123456789012345678901234567890,"version":1,"updated_at":"u"}"#),
         ("task", r#"{"id":"t1","title":"x","status":"done","agent":"a","progress":0.1234567890123456789,"version":1,"updated_at":"u"}"#),
+        // The edges of f64, where a conversion that is not correctly rounded decides otherwise:
+        // just below and just above the midpoint between f64::MAX and overflow, the smallest
+        // subnormal's rounding, and a 13-digit mantissa with an exponent.
+        ("task", r#"{"id":"t1","title":"x","status":"done","agent":"a","progress":1.7976931348623158e308,"version":1,"updated_at":"u"}"#),
+        ("task", r#"{"id":"t1","title":"x","status":"done","agent":"a","progress":1.79769313486231585e308,"version":1,"updated_at":"u"}"#),
+        ("task", r#"{"id":"t1","title":"x","status":"done","agent":"a","progress":-179769313486231570806898e285,"version":1,"updated_at":"u"}"#),
+        ("task", r#"{"id":"t1","title":"x","status":"done","agent":"a","progress":2.4703282292062328e-324,"version":1,"updated_at":"u"}"#),
+        ("task", r#"{"id":"t1","title":"x","status":"done","agent":"a","progress":2.4703282292062327e-324,"version":1,"updated_at":"u"}"#),
+        ("task", r#"{"id":"t1","title":"x","status":"done","agent":"a","progress":3333864018437E74,"version":1,"updated_at":"u"}"#),
         ("task", r#"{"id":"t1","title":"x","status":"done","agent":"a","progress":"0.5","version":1,"updated_at":"u"}"#),
         ("task", r#"{"id":"t1","title":"x","status":"done","agent":"a","progress":1.,"version":1,"updated_at":"u"}"#),
         ("task", r#"{"id":"t1","title":"x","status":"done","agent":"a","progress":.5,"version":1,"updated_at":"u"}"#),
