@@ -468,7 +468,7 @@ impl Driver {
                 s.reconnects += 1;
             }
         });
-        if last_event_id.is_some() {
+        if last_event_id.is_some() && self.options.resume.is_some() {
             self.update_stats(|s| {
                 if s.connects > 1 {
                     s.resumes += 1;
@@ -479,12 +479,13 @@ impl Driver {
 
     /// The browser refused to create the transport: report it and stop (retrying the same
     /// request cannot succeed; `reconnect()` tries again).
-    fn refused(&self, url: String, message: String) {
+    fn refused(&self, conn: ConnId, url: String, message: String) {
         leptos::logging::debug_warn!("leptos-task-stream: cannot open {url}: {message}");
-        self.signals
-            .last_error
-            .set(Some(StreamError::InvalidUrl { url, message }));
-        self.dispatch(Input::Close);
+        self.signals.last_error.set(Some(StreamError::InvalidUrl {
+            url,
+            message: message.clone(),
+        }));
+        self.dispatch(Input::TransportRefused { conn, message });
     }
 
     fn open_event_source(&self, conn: ConnId, last_event_id: Option<&str>) -> Option<Handle> {
@@ -499,7 +500,7 @@ impl Driver {
             Err(e) => {
                 let message = js_message(&e)
                     .unwrap_or_else(|| "the browser refused to create the EventSource".into());
-                self.refused(url, message);
+                self.refused(conn, url, message);
                 return None;
             }
         };
@@ -795,7 +796,7 @@ fn open_fetch(
 ) -> Option<Handle> {
     let url = d.url.clone();
     let Some(window) = web_sys::window() else {
-        d.refused(url, "fetch needs a browser window".into());
+        d.refused(conn, url, "fetch needs a browser window".into());
         return None;
     };
     let built = (|| -> Result<(Request, AbortController), JsValue> {
@@ -806,7 +807,10 @@ fn open_fetch(
             headers.append(&name, &value)?;
         }
         if let (Some(_), Some(id)) = (&d.options.resume, last_event_id) {
-            headers.set("Last-Event-ID", id)?;
+            // A header value is a byte string: send the id's UTF-8 bytes, as `EventSource`
+            // does. (Given as text, an id beyond Latin-1 made the browser refuse the request.)
+            let bytes: String = id.bytes().map(char::from).collect();
+            headers.set("Last-Event-ID", &bytes)?;
         }
         let abort = AbortController::new()?;
         let init = RequestInit::new();
@@ -829,13 +833,16 @@ fn open_fetch(
         Err(e) => {
             let message =
                 js_message(&e).unwrap_or_else(|| "the browser refused to build the request".into());
-            d.refused(url, message);
+            d.refused(conn, url, message);
             return None;
         }
     };
     let response = window.fetch_with_request(&request);
     let parser = SseParser::with_max_event_bytes(d.options.max_event_bytes)
         .with_last_event_id(last_event_id.unwrap_or_default());
+    // The parser starts from the resumed id, so every id this connection reports is the real
+    // one, and an empty one is a reset (for `EventSource`, whose id starts empty, it is no news).
+    d.id_seen_on.set(Some(conn));
     wasm_bindgen_futures::spawn_local(read_fetch(d.weak(), conn, response, parser));
     Some(Handle::Fetch { abort })
 }
@@ -876,14 +883,13 @@ async fn read_fetch(
         }
     };
     let Some(reader) = reader else { return };
+    // Whenever this loop stops reading, the connection was closed, and closing aborted the
+    // fetch, which also ends its body. No `reader.cancel()`: on an aborted body it returns a
+    // rejected promise, an "Uncaught (in promise) AbortError" on every reconnect.
     loop {
         let chunk = JsFuture::from(reader.read()).await;
-        let Some(d) = weak.upgrade() else {
-            let _ = reader.cancel();
-            return;
-        };
+        let Some(d) = weak.upgrade() else { return };
         if !d.is_current(conn) {
-            let _ = reader.cancel();
             return;
         }
         let Ok(chunk) = chunk else {
@@ -907,7 +913,6 @@ async fn read_fetch(
             .map(|a| a.to_vec())
             .unwrap_or_default();
         if !d.on_chunk(conn, &mut parser, &bytes) {
-            let _ = reader.cancel();
             return;
         }
     }

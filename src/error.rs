@@ -5,8 +5,10 @@ use crate::machine::ConnectionError;
 use crate::protocol::DecodeError;
 use crate::sse::SseError;
 
-/// Something went wrong with the stream. Shown to people through `last_error`; none of these
-/// stops the stream except [`StreamError::InvalidOptions`] and [`StreamError::InvalidUrl`].
+/// Something went wrong with the stream. Shown to people through `last_error`. Decode, size
+/// and parse errors never stop the stream; [`StreamError::InvalidOptions`] and
+/// [`StreamError::InvalidUrl`] always do, and a [`StreamError::Connection`] error does when
+/// the status says so (`GaveUp`, a refusal by the server), otherwise a retry is scheduled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StreamError {

@@ -112,6 +112,7 @@
 //!     hidden  ⇒ Offline { Hidden }  ── visible ⇒ Connecting
 //!                Offline { GaveUp } ── reconnect() ⇒ Connecting
 //!     close() ⇒ Closed { ByApp }    ── reconnect() ⇒ Connecting
+//!     browser refuses ⇒ Closed { Refused } ── reconnect() ⇒ Connecting
 //!     `end`   ⇒ Closed { Ended }    (never reconnects on its own)
 //! ```
 //!

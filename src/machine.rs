@@ -237,6 +237,14 @@ pub enum Input {
     Reconnect,
     /// The application closed the stream. Final until [`Input::Reconnect`].
     Close,
+    /// The browser refused to create transport `conn` (a malformed URL, an invalid header):
+    /// final until [`Input::Reconnect`], since the same request cannot succeed.
+    TransportRefused {
+        /// Which transport.
+        conn: ConnId,
+        /// The browser's message.
+        message: String,
+    },
 }
 
 /// Something the driver must do, returned by [`ConnectionMachine::handle`] in order.
@@ -772,6 +780,12 @@ impl ConnectionMachine {
                 // An explicit request overrides `navigator.onLine` and visibility: people press
                 // "Retry now" precisely when they believe the browser is wrong.
                 self.start_connect(now, true, self.failures, &mut out);
+            }
+            Input::TransportRefused { conn, message } => {
+                if self.current_conn() == Some(conn) {
+                    self.stop_activity(now, &mut out);
+                    self.phase = Phase::Closed(CloseReason::Refused { message });
+                }
             }
             Input::Close => {
                 if !matches!(self.phase, Phase::Closed(_)) {

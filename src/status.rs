@@ -97,6 +97,13 @@ pub enum CloseReason {
         /// What is wrong.
         error: crate::BackoffError,
     },
+    /// The browser refused to open the stream (a malformed URL, an invalid header name or
+    /// value): the same request cannot succeed, so nothing retries it. `last_error` holds the
+    /// details; `reconnect()` tries again, e.g. after a header signal changed.
+    Refused {
+        /// The browser's message.
+        message: String,
+    },
 }
 
 /// The health of a stream connection, for status badges and logic.
@@ -113,6 +120,7 @@ pub enum CloseReason {
 ///     hidden  ⇒ Offline { Hidden }  ── visible ⇒ Connecting
 ///                Offline { GaveUp } ── reconnect() ⇒ Connecting
 ///     close() ⇒ Closed { ByApp }    ── reconnect() ⇒ Connecting
+///     browser refuses ⇒ Closed { Refused } ── reconnect() ⇒ Connecting
 ///     `end`   ⇒ Closed { Ended }    (never reconnects on its own)
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -149,11 +157,16 @@ impl ConnectionStatus {
         matches!(self, ConnectionStatus::Connected)
     }
 
-    /// `true` when a "Retry now" control makes sense: waiting to reconnect, or offline.
+    /// `true` when a "Retry now" control makes sense: waiting to reconnect, offline, or
+    /// refused by the browser (what it refused, a header from a signal say, may have changed).
     pub fn can_retry_now(&self) -> bool {
         matches!(
             self,
-            ConnectionStatus::Reconnecting { .. } | ConnectionStatus::Offline { .. }
+            ConnectionStatus::Reconnecting { .. }
+                | ConnectionStatus::Offline { .. }
+                | ConnectionStatus::Closed {
+                    reason: CloseReason::Refused { .. }
+                }
         )
     }
 
@@ -201,6 +214,7 @@ impl ConnectionStatus {
                 CloseReason::ByApp => "Closed".into(),
                 CloseReason::Ended { .. } => "Stream complete".into(),
                 CloseReason::Misconfigured { .. } => "Misconfigured".into(),
+                CloseReason::Refused { .. } => "Refused by browser".into(),
             },
         }
     }
@@ -230,6 +244,9 @@ impl ConnectionStatus {
             ConnectionStatus::Closed {
                 reason: CloseReason::Misconfigured { error },
             } => Some(error.to_string()),
+            ConnectionStatus::Closed {
+                reason: CloseReason::Refused { message },
+            } => Some(message.clone()),
             _ => None,
         }
     }

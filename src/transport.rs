@@ -140,9 +140,10 @@ impl FetchOptions {
         self
     }
 
-    /// The headers the next request would carry (fixed ones, then the signal's, then the
-    /// bearer token), read untracked. `Accept`, `Cache-Control` and `Last-Event-ID` are added
-    /// by the transport.
+    /// The headers the next request would carry (the bearer token, then the fixed ones, then
+    /// the signal's), read untracked. Each is appended: a name given twice is sent twice (the
+    /// browser joins the values with a comma). `Accept`, `Cache-Control` and `Last-Event-ID` are
+    /// added by the transport.
     pub fn request_headers(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let Some(token) = self.bearer.and_then(|t| t.try_get_untracked().flatten()) {

@@ -116,6 +116,26 @@ async fn a_dropped_stream_backs_off_then_resumes_without_loss() {
 }
 
 #[wasm_bindgen_test]
+async fn without_resume_a_reconnect_sends_no_id_and_counts_no_resume() {
+    // Pins `resume(None)`: the reconnect carries no id (the server starts over with a
+    // snapshot) and `stats.resumes` stays 0, although an id was held.
+    let s = mount("no-resume", fast_options().resume(None::<String>));
+    s.wait_connected().await;
+    wait_until("an id", 5_000, || {
+        s.stream.stream.last_event_id.get_untracked().is_some()
+    })
+    .await;
+    s.drop_and_reconnect().await;
+    s.wait_converged().await;
+    let log = attempts(&s.client).await;
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[1].2, None, "{log:?}");
+    let stats = s.stream.stats.get_untracked();
+    assert_eq!((stats.reconnects, stats.resumes), (1, 0));
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
 async fn a_quiet_reconnect_keeps_the_resume_id() {
     // Pins: a new EventSource reports an empty last event id until an event carries one, so a
     // heartbeat on a reconnect with nothing new to replay must not erase the id the next

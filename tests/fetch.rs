@@ -605,6 +605,104 @@ async fn id_checkpoints_and_unlistened_events_move_the_resume_id() {
 }
 
 #[wasm_bindgen_test]
+async fn an_id_beyond_latin1_resumes_byte_for_byte() {
+    // Pins: `Last-Event-ID` carries the id's UTF-8 bytes, as `EventSource` sends them. Given
+    // as text, an id beyond Latin-1 made the browser refuse every later request, for good.
+    wait_server_quiet().await;
+    let s = mount("fetch-utf8-id", fetch_options(FetchOptions::default()));
+    s.wait_connected().await;
+    wait_stream_open(&s.client).await;
+    let id = "任务-7 ✓ é";
+    chaos(
+        "inject",
+        json!({ "client": s.client, "raw": format!("id: {id}\n\n") }),
+    )
+    .await;
+    wait_until("id", 5_000, || {
+        s.stream.stream.last_event_id.get_untracked().as_deref() == Some(id)
+    })
+    .await;
+    s.drop_and_reconnect().await;
+    let log = attempt_log(&s.client).await;
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[1]["last_event_id"], id, "{log:?}");
+    assert_eq!(log[1]["status"], 200, "{log:?}");
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn a_header_the_browser_refuses_is_reported_and_reconnect_tries_again() {
+    // Pins: an invalid header value (here a line break) is a visible refusal, not "closed by
+    // the app": `Closed { Refused }` with the browser's message, `InvalidUrl` in `last_error`,
+    // no request sent, "Retry now" offered; once the header signal is fixed, reconnect()
+    // connects.
+    let headers = RwSignal::new(vec![("X-Note".to_string(), "line\nbreak".to_string())]);
+    let s = mount(
+        "fetch-bad-header",
+        fetch_options(FetchOptions::default().headers(headers)),
+    );
+    wait_until("refused", 5_000, || s.status().is_closed()).await;
+    let status = s.status();
+    let ConnectionStatus::Closed {
+        reason: CloseReason::Refused { message },
+    } = &status
+    else {
+        panic!("{status:?}");
+    };
+    assert!(!message.is_empty());
+    assert_eq!(status.label(), "Refused by browser");
+    assert!(status.can_retry_now());
+    assert!(matches!(
+        s.stream.last_error.get_untracked(),
+        Some(StreamError::InvalidUrl { .. })
+    ));
+    sleep(300).await;
+    assert!(attempt_log(&s.client).await.is_empty());
+    headers.set(vec![("X-Note".to_string(), "fine".to_string())]);
+    s.stream.reconnect();
+    s.wait_connected().await;
+    assert_eq!(attempt_log(&s.client).await.len(), 1);
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
+async fn closing_a_fetch_leaves_no_unhandled_rejection() {
+    // Pins: stopping a fetch stream (close(), the server's `end`, unmount) aborts it and
+    // leaves no rejected promise behind; error trackers report every unhandled rejection.
+    use wasm_bindgen::{closure::Closure, JsCast};
+    let seen = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let count = seen.clone();
+    let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| count.set(count.get() + 1));
+    let window = web_sys::window().unwrap();
+    window
+        .add_event_listener_with_callback("unhandledrejection", listener.as_ref().unchecked_ref())
+        .unwrap();
+    let s = mount("fetch-no-rejection", fetch_options(FetchOptions::default()));
+    s.wait_connected().await;
+    wait_stream_open(&s.client).await;
+    s.stream.close();
+    wait_no_open_streams(&s.client).await;
+    s.stream.reconnect();
+    s.wait_connected().await;
+    wait_stream_open(&s.client).await;
+    chaos("end", json!({ "client": s.client, "reason": "done" })).await;
+    wait_until("ended", 5_000, || s.status().is_closed()).await;
+    s.stream.reconnect();
+    s.wait_connected().await;
+    wait_stream_open(&s.client).await;
+    let client = s.unmount();
+    wait_no_open_streams(&client).await;
+    sleep(500).await;
+    window
+        .remove_event_listener_with_callback(
+            "unhandledrejection",
+            listener.as_ref().unchecked_ref(),
+        )
+        .unwrap();
+    assert_eq!(seen.get(), 0, "unhandled promise rejections");
+}
+
+#[wasm_bindgen_test]
 async fn unmounting_aborts_the_request() {
     // Pins: cleanup aborts the fetch, so the server sees the stream close at once.
     let s = mount("fetch-abort", fetch_options(FetchOptions::default()));

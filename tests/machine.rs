@@ -287,6 +287,43 @@ fn close_is_final_until_reconnect() {
 }
 
 #[test]
+fn a_transport_the_browser_refuses_closes_with_the_reason() {
+    // Pins: a refusal is not "closed by the app": the status says the browser refused and why,
+    // nothing retries the same request, and reconnect() tries again.
+    let cfg = MachineConfig::new(exact()).stale_after(Some(secs(5)));
+    let mut h = Harness::new(cfg, 3);
+    h.feed(Input::Open);
+    let conn = h.conn();
+    h.feed(Input::TransportRefused {
+        conn,
+        message: "invalid header value".into(),
+    });
+    let status = h.status();
+    assert_eq!(
+        status,
+        ConnectionStatus::Closed {
+            reason: CloseReason::Refused {
+                message: "invalid header value".into()
+            }
+        }
+    );
+    assert_eq!(status.label(), "Refused by browser");
+    assert_eq!(status.detail().as_deref(), Some("invalid header value"));
+    assert!(status.can_retry_now());
+    assert!(h.open.is_none() && h.retry_timer.is_none() && h.stale_timer.is_none());
+    h.advance(secs(3600));
+    assert_eq!(h.opens.len(), 1);
+    // A late refusal of an old transport changes nothing.
+    h.feed(Input::Reconnect);
+    h.feed(Input::TransportRefused {
+        conn,
+        message: "old".into(),
+    });
+    assert_eq!(h.status(), ConnectionStatus::Connecting);
+    h.open_and_connect();
+}
+
+#[test]
 fn close_during_a_pending_retry_cancels_it() {
     // Pins: the pending timer is cancelled and, should it fire anyway, nothing opens.
     let mut h = Harness::with_backoff(exact());

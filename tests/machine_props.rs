@@ -32,6 +32,7 @@ enum Step {
     /// A non-stream HTTP answer (fetch transport), with a `Retry-After` in seconds.
     Http(u16, Option<u64>),
     NotAStream,
+    Refused,
     RetryHint(u64),
     /// The pending credential refresh finishes (or a stale one, if none is pending).
     Refreshed(bool),
@@ -66,6 +67,7 @@ fn step_http() -> impl Strategy<Value = Step> {
             Just(500), Just(502), Just(503), Just(504), 100u16..700
         ], proptest::option::of(0u64..100_000)).prop_map(|(s, r)| Step::Http(s, r)),
         1 => Just(Step::NotAStream),
+        1 => Just(Step::Refused),
         1 => (0u64..1_000_000).prop_map(Step::RetryHint),
         1 => any::<bool>().prop_map(Step::Refreshed),
     ]
@@ -190,6 +192,10 @@ fn run(h: &mut Harness, steps: &[Step]) {
                 conn,
                 status: *status,
                 retry_after: retry_after.map(Duration::from_secs),
+            }),
+            Step::Refused => on_open(h, |conn| Input::TransportRefused {
+                conn,
+                message: "invalid header value".into(),
             }),
             Step::NotAStream => on_open(h, |conn| Input::NotAStream {
                 conn,

@@ -3,8 +3,10 @@
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    protocol::TaskStatus, use_event_stream, use_task_stream, Backoff, BackoffError, CloseReason,
-    ConnectionStatus, EventStreamOptions, StreamError, StreamMessage, TaskStreamOptions,
+    protocol::TaskStatus, provide_task_stream, shared_stream_count, use_event_stream,
+    use_shared_task_stream, use_task_stream, use_task_stream_context, Backoff, BackoffError,
+    CloseReason, ConnectionStatus, EventStreamOptions, StreamError, StreamMessage,
+    TaskStreamOptions,
 };
 
 #[test]
@@ -73,4 +75,26 @@ fn invalid_options_are_reported_on_the_server_too() {
             Some(StreamError::InvalidOptions(error))
         );
     });
+}
+
+#[test]
+fn shared_streams_are_not_shared_on_the_server() {
+    // Pins: on the server every caller gets its own inert stream under its own owner. A
+    // registry there would be shared by concurrent requests, and its detached owner would live
+    // outside the request's arena (leptos' server integrations sandbox arenas per request), so
+    // the request could not read the stream's signals.
+    let owner = Owner::new();
+    owner.with(|| {
+        let a = use_shared_task_stream("/api/events", TaskStreamOptions::default());
+        let b = provide_task_stream("/api/events", TaskStreamOptions::default());
+        assert_eq!(shared_stream_count(), 0);
+        assert_eq!(a.status.get_untracked(), ConnectionStatus::Connecting);
+        assert_eq!(b.status.get_untracked(), ConnectionStatus::Connecting);
+        assert_eq!(
+            use_task_stream_context().status.get_untracked(),
+            ConnectionStatus::Connecting
+        );
+    });
+    owner.cleanup();
+    assert_eq!(shared_stream_count(), 0);
 }

@@ -39,6 +39,10 @@ fn detached_owner() -> Owner {
 /// first caller's `options` are used; the connection closes when the last caller's component
 /// unmounts.
 ///
+/// Sharing happens in the browser only. On the server (SSR) each caller gets its own inert
+/// stream, as [`use_task_stream`] gives: nothing is opened there, and a registry shared by
+/// concurrent requests, living outside each request's reactive arena, would be wrong.
+///
 /// ```no_run
 /// use leptos::prelude::*;
 /// use leptos_task_stream::{use_shared_task_stream, TaskStreamOptions};
@@ -51,6 +55,9 @@ fn detached_owner() -> Owner {
 /// }
 /// ```
 pub fn use_shared_task_stream(url: impl Into<String>, options: TaskStreamOptions) -> UseTaskStream {
+    if cfg!(not(target_arch = "wasm32")) {
+        return use_task_stream(url, options);
+    }
     let url = url.into();
     let existing = REGISTRY.with_borrow_mut(|r| {
         r.get_mut(&url).map(|e| {
@@ -95,7 +102,7 @@ fn release(url: &str) {
     }
 }
 
-/// Number of shared streams currently open (for tests and diagnostics).
+/// Number of shared streams currently open (for tests and diagnostics); always 0 on the server.
 pub fn shared_stream_count() -> usize {
     REGISTRY.with_borrow(|r| r.len())
 }
