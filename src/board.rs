@@ -57,8 +57,9 @@ pub enum TaskApplied {
 pub struct Board {
     tasks: FxMap<String, Task>,
     columns: [Vec<String>; 5],
-    /// The id and last version of recently removed tasks, oldest first.
-    removed: VecDeque<(String, u64)>,
+    /// Recently removed tasks as they were last held, oldest first. (Whole tasks in a `Vec`: the
+    /// types the board already uses, so the guard adds little code to every app.)
+    removed: Vec<Task>,
 }
 
 /// How many removals a [`Board`] remembers, so that a duplicated or reordered update older than
@@ -94,11 +95,12 @@ impl Board {
             }
             None => {
                 // Scanned only for tasks not on the board, and only after removals.
-                if let Some(&(_, held)) = self.removed.iter().find(|(id, _)| *id == task.id) {
+                if let Some(i) = self.removed.iter().position(|r| r.id == task.id) {
+                    let held = self.removed[i].version;
                     if task.version <= held {
                         return TaskApplied::Stale { held };
                     }
-                    self.removed.retain(|(id, _)| *id != task.id);
+                    self.removed.remove(i);
                 }
                 let status = task.status;
                 self.columns[col(status)].push(task.id.clone());
@@ -133,9 +135,9 @@ impl Board {
         let task = self.tasks.remove(id)?;
         self.columns[col(task.status)].retain(|x| x != id);
         if self.removed.len() == REMOVED_KEPT {
-            self.removed.pop_front();
+            self.removed.remove(0);
         }
-        self.removed.push_back((task.id.clone(), task.version));
+        self.removed.push(task.clone());
         Some(task)
     }
 

@@ -14,11 +14,11 @@
 //!
 //! Numbers are converted to `f64` correctly rounded (exactly in Rust for up to 15 digits without
 //! an exponent, by the browser's `parseFloat` otherwise), as serde_json does with its
-//! `float_roundtrip` feature, which the protocol crate enables: the values agree to the bit, and
-//! so does the verdict at the edge of the range (serde_json's default, faster conversion is off
-//! by one bit for some inputs, and then refuses some numbers just below the overflow midpoint).
-//! Error messages name the problem and its position, as serde_json's do, in slightly different
-//! words.
+//! `float_roundtrip` feature, which the tests compare against: the values agree to the bit.
+//! serde_json's default, faster conversion can be one bit off, and so can disagree on numbers
+//! within an ulp of the overflow threshold (`1.7976931348623158e308`): this reader takes it as
+//! `f64::MAX`, as the browser's `JSON.parse` does. Error messages name the problem and its
+//! position, as serde_json's do, in slightly different words.
 //!
 //! Native builds (the server, SSR, tests) decode with serde; the tests (`json/tests.rs` natively,
 //! `json/tests_browser.rs` in headless Chromium) hold the two to the same verdicts.
