@@ -254,13 +254,24 @@ pub(crate) fn start(
         id_dirty: Cell::new(false),
         id_seen_on: Cell::new(None),
     });
-    driver.listen_to_window(pause_when_hidden);
-    if pause_when_hidden && document_hidden() {
-        driver.dispatch(Input::Hidden);
-    }
-    if immediate {
-        driver.dispatch(Input::Open);
-    }
+    // Started on a microtask, after the pass that creates the hook: while a server-rendered
+    // page hydrates, the view must render what the server rendered (`Connecting…`, see
+    // `use_stream_with`); an `Offline` or `Paused` published during that pass would leave the
+    // server's text in place or break hydration. Then the status changes like any other.
+    let kick_off = driver.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let driver = kick_off;
+        if driver.disposed.get() {
+            return;
+        }
+        driver.listen_to_window(pause_when_hidden);
+        if pause_when_hidden && document_hidden() {
+            driver.dispatch(Input::Hidden);
+        }
+        if immediate {
+            driver.dispatch(Input::Open);
+        }
+    });
     // Cleanup runs on the hook's owner: unmounting closes the connection and cancels timers.
     if Owner::current().is_none() {
         leptos::logging::debug_warn!(

@@ -411,6 +411,39 @@ async fn a_hidden_tab_pauses_the_stream_when_asked_and_resumes_when_shown() {
 }
 
 #[wasm_bindgen_test]
+async fn the_mounting_pass_renders_what_the_server_rendered() {
+    // Pins hydration safety: a hook mounted in a hidden tab with `pause_when_hidden` still reads
+    // `Connecting` during the pass that creates it (what the server rendered, so hydration
+    // finds the same text and nodes); it turns `Offline { Hidden }` right after, and opens
+    // nothing. A `close()` in that same pass wins over the deferred start.
+    let document = web_sys::window().unwrap().document().unwrap();
+    set_document_hidden(true);
+    let s = mount("hydrate-hidden", fast_options().pause_when_hidden(true));
+    let closed = mount("hydrate-closed", fast_options());
+    assert_eq!(s.status(), ConnectionStatus::Connecting);
+    closed.stream.close();
+    wait_until("Offline { Hidden }", 2_000, || {
+        s.status()
+            == ConnectionStatus::Offline {
+                reason: OfflineReason::Hidden,
+            }
+    })
+    .await;
+    js_sys::Reflect::delete_property(&document, &"hidden".into()).unwrap();
+    sleep(300).await;
+    assert_eq!(
+        closed.status(),
+        ConnectionStatus::Closed {
+            reason: CloseReason::ByApp
+        }
+    );
+    assert!(attempts(&s.client).await.is_empty());
+    assert!(attempts(&closed.client).await.is_empty());
+    s.unmount();
+    closed.unmount();
+}
+
+#[wasm_bindgen_test]
 async fn close_and_reconnect_are_honoured() {
     // Pins: close() closes the server-side stream and cancels a pending retry; reconnect()
     // opens again at once.
