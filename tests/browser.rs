@@ -444,6 +444,27 @@ async fn the_mounting_pass_renders_what_the_server_rendered() {
 }
 
 #[wasm_bindgen_test]
+async fn a_tab_without_animation_frames_still_updates_the_store() {
+    // Pins the hidden-tab fallback: browsers give background tabs no animation frames, and the
+    // store, the stats and the resume id (all flushed "before the next frame") must still
+    // follow the stream there. Simulated by a `requestAnimationFrame` that never calls back.
+    let window = web_sys::window().unwrap();
+    let never = js_sys::Function::new_no_args("return 0");
+    js_sys::Reflect::set(&window, &"requestAnimationFrame".into(), &never).unwrap();
+    let s = mount("no-frames", fast_options());
+    s.wait_connected().await;
+    dispatch_mission(3).await;
+    s.wait_converged().await;
+    // The board data is current at once; its signals (the counts, the columns) are the part
+    // that waits for a frame.
+    let on_board = s.stream.tasks.snapshot_untracked().len();
+    assert!(on_board > 0);
+    wait_until("the counts", 3_000, || s.stream.tasks.len() == on_board).await;
+    js_sys::Reflect::delete_property(&window, &"requestAnimationFrame".into()).unwrap();
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
 async fn close_and_reconnect_are_honoured() {
     // Pins: close() closes the server-side stream and cancels a pending retry; reconnect()
     // opens again at once.

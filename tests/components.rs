@@ -270,6 +270,43 @@ async fn strug_stream_says_when_it_is_empty_and_when_the_filters_hide_everything
 }
 
 #[wasm_bindgen_test]
+async fn the_agent_filter_survives_its_agent_leaving_the_log() {
+    // Pins: filtering on an agent whose lines have all been evicted keeps that agent selected
+    // (its option stays), so the select never reads "All" over a filtered feed; "All" then
+    // shows everything again.
+    let client = tag("feed-agent");
+    let url = url_for(&client);
+    let m = Mount::new(move || {
+        let options = fast_options().activity_capacity(3);
+        view! { <TaskStreamProvider url=url options=options><StrugStream/></TaskStreamProvider> }
+            .into_any()
+    });
+    wait_stream_open(&client).await;
+    let line = |n: usize, agent: &str| {
+        let mut line = activity(&format!("{client}-{n}"), "info", "hello");
+        line["agent"] = json!(agent);
+        line
+    };
+    inject(&client, "activity", line(0, "bob")).await;
+    wait_for(&m, &format!("[data-activity-id='{client}-0']")).await;
+    m.choose(".lts-filter-agent", "bob");
+    for n in 1..=4 {
+        inject(&client, "activity", line(n, "ann")).await;
+    }
+    wait_until("bob's line evicted", 3_000, || {
+        m.find(".lts-empty").is_some()
+    })
+    .await;
+    let select: web_sys::HtmlSelectElement = m.find(".lts-filter-agent").unwrap().unchecked_into();
+    assert_eq!(select.value(), "bob");
+    assert_eq!(m.text(".lts-empty"), "No lines match the filters");
+    m.choose(".lts-filter-agent", "");
+    wait_until("all lines", 3_000, || m.all(".lts-line").len() == 3).await;
+    // Once nothing filters on bob, his option goes with his lines.
+    assert!(m.find(".lts-filter-agent option[value='bob']").is_none());
+}
+
+#[wasm_bindgen_test]
 async fn strug_stream_is_bounded_follows_new_lines_and_pauses_when_scrolled_up() {
     // Pins: at most activity_capacity lines; newest at the bottom and kept in view while
     // following; scrolling up stops following and shows "Jump to latest", which resumes it;
@@ -309,6 +346,16 @@ async fn strug_stream_is_bounded_follows_new_lines_and_pauses_when_scrolled_up()
             .as_deref(),
         Some("error")
     );
+    // The level is in words too, not only in colour: a visible tag on warnings and errors, a
+    // screen-reader one on the rest.
+    assert_eq!(
+        m.text(&format!("[data-activity-id='{client}-40'] .lts-line-level")),
+        "error"
+    );
+    assert_eq!(
+        m.text(&format!("[data-activity-id='{client}-41'] .lts-sr-only")),
+        "info"
+    );
 
     let list: web_sys::HtmlElement = m.find(".lts-feed-lines").unwrap().unchecked_into();
     let at_bottom =
@@ -343,14 +390,35 @@ async fn strug_stream_is_bounded_follows_new_lines_and_pauses_when_scrolled_up()
     sleep(150).await;
     assert_eq!(list.scroll_top(), 0, "must not yank the reader back down");
 
-    // "Jump to latest" resumes following.
+    // Scrolled up, the browser's scroll anchoring holds the lines being read in place while
+    // lines above are evicted; while following it is off.
+    assert_eq!(
+        list.style().get_property_value("overflow-anchor").unwrap(),
+        "auto"
+    );
+
+    // "Jump to latest" resumes following, and keeps keyboard focus in the feed.
     let jump: web_sys::HtmlElement = m.find(".lts-jump").unwrap().unchecked_into();
+    jump.focus().unwrap();
     jump.click();
     wait_until("back at the bottom", 3_000, || at_bottom(&list)).await;
     wait_until("jump button hidden", 3_000, || {
         m.find(".lts-jump").is_none()
     })
     .await;
+    assert_eq!(
+        list.style().get_property_value("overflow-anchor").unwrap(),
+        "none"
+    );
+    let focused = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .active_element();
+    assert_eq!(
+        focused.as_ref(),
+        Some(list.unchecked_ref::<web_sys::Element>())
+    );
 
     // Filter by level.
     m.choose(".lts-filter-level", "error");
@@ -424,10 +492,18 @@ async fn connection_badge_counts_down_and_retries_now() {
 
     chaos("heal", json!({})).await;
     let retry: web_sys::HtmlElement = m.find(".lts-retry").unwrap().unchecked_into();
+    retry.focus().unwrap();
     retry.click();
     wait_badge(&m, "connected").await;
     assert_eq!(m.text(".lts-badge-text"), "Live");
     assert!(m.find(".lts-retry").is_none());
+    // The button is gone; keyboard focus stayed on the badge instead of falling to the page.
+    let focused = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .active_element();
+    assert_eq!(focused, m.find(".lts-badge"));
 }
 
 #[wasm_bindgen_test]
@@ -443,6 +519,7 @@ async fn connection_badge_says_why_a_stream_stopped() {
     let why = "backoff factor must be a finite number ≥ 1.0, got 0.5";
     assert_eq!(m.text(".lts-badge-text"), "Misconfigured");
     assert_eq!(m.attr(".lts-badge", "title").as_deref(), Some(why));
+    assert_eq!(m.text(".lts-badge-detail"), why);
     assert_eq!(m.text(".lts-sr-only"), format!("Misconfigured: {why}"));
     drop(m);
 
@@ -466,6 +543,7 @@ async fn connection_badge_says_why_a_stream_stopped() {
     let m = mount_badge(url_for(&tag("badge-live")), fast_options());
     wait_badge(&m, "connected").await;
     assert_eq!(m.attr(".lts-badge", "title"), None);
+    assert!(m.find(".lts-badge-detail").is_none());
 }
 
 #[wasm_bindgen_test]

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use leptos::html::Div;
 use leptos::prelude::*;
 
 use super::clock::use_ticker;
@@ -13,8 +14,10 @@ use crate::use_task_stream::UseTaskStream;
 /// role="status">`. Screen readers hear the status label (politely, without the per-second
 /// countdown); sighted users see e.g. "Reconnecting in 4 s (attempt 3)". When the stream stopped
 /// for a reason ([`ConnectionStatus::detail`](crate::ConnectionStatus::detail): "HTTP 401
-/// Unauthorized", the server's `end` reason, invalid options), the badge's `title` shows it and
-/// screen readers hear it after the label.
+/// Unauthorized", the server's `end` reason, invalid options), the badge shows it after the
+/// label (`<span class="lts-badge-detail">`, cut to one line; whole in the `title`) and screen
+/// readers hear it after the label. "Retry now" leaves keyboard focus on the badge, not on the
+/// page, when it disappears.
 ///
 /// ```no_run
 /// use leptos::prelude::*;
@@ -38,8 +41,18 @@ pub fn ConnectionBadge(
     // a tick's time can be up to a period old when a retry is scheduled, and showed a 4 s wait
     // as "5 s".
     let tick = use_ticker(Duration::from_millis(250), || ());
+    let badge = NodeRef::<Div>::new();
+    let retry = move |_| {
+        // The button is about to go (the status turns Connecting): keep focus nearby.
+        if let Some(el) = badge.get_untracked() {
+            let _ = el.focus();
+        }
+        stream.reconnect();
+    };
     view! {
         <div
+            node_ref=badge
+            tabindex="-1"
             class="lts-badge"
             data-status=move || status.with(|s| s.name())
             role="status"
@@ -53,6 +66,17 @@ pub fn ConnectionBadge(
                     status.with(|s| s.describe(crate::now()))
                 }}
             </span>
+            {move || {
+                status
+                    .with(|s| s.detail())
+                    .map(|detail| {
+                        view! {
+                            <span class="lts-badge-detail" aria-hidden="true">
+                                {detail}
+                            </span>
+                        }
+                    })
+            }}
             <span class="lts-sr-only">
                 {move || {
                     status.with(|s| match s.detail() {
@@ -62,7 +86,7 @@ pub fn ConnectionBadge(
                 }}
             </span>
             <Show when=move || status.with(|s| s.can_retry_now())>
-                <button class="lts-retry" type="button" on:click=move |_| stream.reconnect()>
+                <button class="lts-retry" type="button" on:click=retry>
                     "Retry now"
                 </button>
             </Show>

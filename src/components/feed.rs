@@ -62,14 +62,15 @@ pub fn StrugStream(
     let following = RwSignal::new(true);
     let list = NodeRef::<Ol>::new();
 
+    // The agents in the log, and the one being filtered on even when its lines have scrolled
+    // out: its option must stay, or the select would show "All" over a filtered feed. An empty
+    // name would duplicate "All".
     let agents = Memo::new(move |_| {
-        activity.with(|log| {
-            log.iter()
-                .map(|a| a.agent.clone())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect::<Vec<_>>()
-        })
+        let mut agents =
+            activity.with(|log| log.iter().map(|a| a.agent.clone()).collect::<BTreeSet<_>>());
+        agents.insert(agent_filter.get());
+        agents.remove("");
+        agents.into_iter().collect::<Vec<_>>()
     });
     let shown = move |a: &Activity, agent: &str, level: &str| {
         (agent.is_empty() || a.agent == agent) && (level.is_empty() || a.level.as_str() == level)
@@ -136,6 +137,10 @@ pub fn StrugStream(
     let jump = move |_| {
         following.set(true);
         scroll_to_bottom();
+        // The button goes away: keep keyboard focus in the feed, not on the page body.
+        if let Some(el) = list.get_untracked() {
+            let _ = el.focus();
+        }
     };
 
     view! {
@@ -169,12 +174,16 @@ pub fn StrugStream(
                     </select>
                 </label>
             </div>
-            // overflow-anchor: none is behaviour, not theming: with scroll anchoring the browser
-            // moves scrollTop when capped lines are evicted from the top, which would read as the
-            // reader scrolling up and stop following.
+            // Scroll anchoring is behaviour, not theming. While following it is off: the browser
+            // would move scrollTop when capped lines are evicted from the top, which would read as
+            // the reader scrolling up. While the reader is scrolled up it is on, so that evicting
+            // lines above does not slide the text being read. Focusable (tabindex) so that the
+            // keyboard can scroll it in every browser.
             <ol
                 class="lts-feed-lines"
-                style:overflow-anchor="none"
+                style:overflow-anchor=move || if following.get() { "none" } else { "auto" }
+                tabindex="0"
+                aria-label="Activity lines"
                 node_ref=list
                 on:scroll=on_scroll
             >
@@ -196,11 +205,22 @@ pub fn StrugStream(
 fn Line(line: Activity, now: ReadSignal<i64>) -> impl IntoView {
     let at = parse_rfc3339_ms(&line.at);
     let age = move || at.map(|at| format_age(now.get() - at)).unwrap_or_default();
+    let level = line.level.as_str();
+    // The level in words, not only in colour: a visible tag for warnings and errors, and for
+    // screen readers on every line.
+    let tag = if line.level == Level::Info {
+        "lts-sr-only"
+    } else {
+        "lts-line-level"
+    };
     view! {
-        <li class="lts-line" data-level=line.level.as_str() data-activity-id=line.id>
+        <li class="lts-line" data-level=level data-activity-id=line.id>
             <time class="lts-line-time" datetime=line.at>{age}</time>
             <span class="lts-line-agent">{line.agent}</span>
-            <span class="lts-line-message">{line.message}</span>
+            <span class="lts-line-message">
+                <span class=tag>{level}</span>
+                {line.message}
+            </span>
         </li>
     }
 }
