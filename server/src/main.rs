@@ -55,16 +55,20 @@ struct Cli {
     static_dir: Option<PathBuf>,
 }
 
+/// The longest period a flag may set: longer ones overflow the clock arithmetic (`Instant +
+/// Duration`) in the stream and simulator tasks.
+const MAX_PERIOD: Duration = Duration::from_secs(24 * 60 * 60);
+
 fn secs(name: &str, v: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(v)
         .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("--{name} must be a positive number of seconds"))
+        .filter(|d| !d.is_zero() && *d <= MAX_PERIOD)
+        .ok_or_else(|| format!("--{name} must be a positive number of seconds, at most 86400"))
 }
 
 fn config(cli: &Cli) -> Result<Config, String> {
-    if cli.tick_ms == 0 {
-        return Err("--tick-ms must be at least 1".into());
+    if cli.tick_ms == 0 || Duration::from_millis(cli.tick_ms) > MAX_PERIOD {
+        return Err("--tick-ms must be from 1 to 86400000".into());
     }
     if cli.log_capacity == 0 {
         return Err("--log-capacity must be at least 1".into());

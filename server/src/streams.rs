@@ -32,7 +32,7 @@ use crate::clock::{now_rfc3339, unix_ms};
 use crate::faults::{Refusal, Reject};
 use crate::metrics::{Attempt, Outcome};
 use crate::sse::event_frame;
-use crate::world::{LogEntry, Start};
+use crate::world::{LogEntry, Start, BROADCAST_CAPACITY};
 use crate::writer::{BodyWriter, Chunking, Frame};
 use crate::AppState;
 
@@ -195,8 +195,13 @@ impl Request {
         state.metrics().record(Attempt {
             at_ms: unix_ms(),
             method: self.method.clone(),
-            path: self.path.clone(),
-            client: self.client.clone(),
+            // Cut like every other logged field: a request may carry a path or `client` of
+            // tens of kilobytes (a refused one is logged too), and the log keeps 10,000 entries.
+            path: task_stream_protocol::truncate_for_display(&self.path, 2 * LOGGED_CHARS),
+            client: self
+                .client
+                .as_deref()
+                .map(|c| task_stream_protocol::truncate_for_display(c, LOGGED_CHARS)),
             last_event_id: self
                 .resume_raw
                 .as_deref()
@@ -583,6 +588,19 @@ fn end_frame(reason: &str) -> Bytes {
     )
 }
 
+/// How a [`StreamTask::write`] ended.
+enum Written {
+    /// The frame is out.
+    Done,
+    /// Stop: the client went away, fell too far behind, or the server shuts down.
+    Stop,
+    /// A chaos drop arrived while the client was not reading: abort the body.
+    Dropped,
+}
+
+/// How often a blocked write checks whether its stream fell too far behind.
+const LAG_CHECK: Duration = Duration::from_millis(100);
+
 /// One global or mission stream.
 struct StreamTask {
     state: AppState,
@@ -620,8 +638,13 @@ impl StreamTask {
                 .stall_until(Instant::now(), self.client.as_deref());
             if stall.is_none() {
                 while let Some(frame) = self.pending.pop_front() {
-                    if !self.write(frame).await {
-                        return;
+                    match self
+                        .write(frame, &mut control, &mut control_open, &live)
+                        .await
+                    {
+                        Written::Done => {}
+                        Written::Stop => return,
+                        Written::Dropped => return self.abort().await,
                     }
                 }
                 if self.ending {
@@ -682,19 +705,49 @@ impl StreamTask {
         }
     }
 
-    /// Writes one frame; `false` when the stream must stop (client gone or shutting down).
-    async fn write(&mut self, frame: Frame) -> bool {
+    /// Writes one frame. A client that stops reading blocks the flush, so the wait also
+    /// follows the control channel (a drop closes the stream at once; injections and `end` are
+    /// queued) and the live feed (falling more than [`BROADCAST_CAPACITY`] events behind
+    /// closes it, counted in `lagged`, as when the stream is idle).
+    async fn write(
+        &mut self,
+        frame: Frame,
+        control: &mut mpsc::UnboundedReceiver<Control>,
+        control_open: &mut bool,
+        live: &broadcast::Receiver<Arc<LogEntry>>,
+    ) -> Written {
         let counted = frame.is_event();
         self.out.push(frame);
-        let ok = tokio::select! {
-            biased;
-            _ = self.state.inner.shutdown.cancelled() => false,
-            ok = self.out.flush() => ok,
-        };
-        if ok && counted {
-            self.state.inner.events_sent.fetch_add(1, Ordering::Relaxed);
+        let mut lag_check = tokio::time::interval(LAG_CHECK);
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.state.inner.shutdown.cancelled() => return Written::Stop,
+                // Cancellation-safe: an interrupted flush resumes where it stopped.
+                ok = self.out.flush() => {
+                    if !ok {
+                        return Written::Stop;
+                    }
+                    if counted {
+                        self.state.inner.events_sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return Written::Done;
+                }
+                ctrl = control.recv(), if *control_open => match ctrl {
+                    Some(Control::Drop) => return Written::Dropped,
+                    Some(Control::Inject(bytes)) => self.pending.push_back(bytes),
+                    Some(Control::End(reason)) => {
+                        self.pending.push_back(Frame::Event(end_frame(&reason)));
+                        self.ending = true;
+                    }
+                    None => *control_open = false,
+                },
+                _ = lag_check.tick() => if live.len() > BROADCAST_CAPACITY {
+                    self.state.metrics().lagged += 1;
+                    return Written::Stop;
+                },
+            }
         }
-        ok
     }
 
     /// Ends the body with an error: hyper then closes the connection without the final chunk.
@@ -777,13 +830,15 @@ struct FirehoseControl {
 
 impl FirehoseControl {
     /// Awaits `work` while serving the channel. `None` when the stream must stop: on shutdown,
-    /// or on a drop (after aborting the body).
+    /// when the client went away (a paced firehose would otherwise sleep on, counted open), or on
+    /// a drop (after aborting the body).
     async fn serve<T>(&mut self, work: impl std::future::Future<Output = T>) -> Option<T> {
         tokio::pin!(work);
         loop {
             tokio::select! {
                 biased;
                 _ = self.shutdown.cancelled() => return None,
+                _ = self.tx.closed() => return None,
                 ctrl = self.control.recv(), if self.open => match ctrl {
                     Some(Control::Drop) => {
                         abort(&self.tx).await;

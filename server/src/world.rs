@@ -16,7 +16,7 @@ use crate::sse::event_frame;
 
 /// How many events a live stream may fall behind before it is ended (it then resumes from the
 /// log). Large enough that a stall of several seconds at the default tick never trips it.
-const BROADCAST_CAPACITY: usize = 8192;
+pub(crate) const BROADCAST_CAPACITY: usize = 8192;
 /// Tasks of one mission that may be `running` at once; keeps a 10-task mission at 10–30 s.
 const MISSION_CONCURRENCY: usize = 2;
 /// Mission records kept after their tasks are removed, so late mission streams still get `end`.

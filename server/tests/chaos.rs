@@ -8,9 +8,12 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::*;
+use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
 use strug_dev_server::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
 
 fn frozen() -> Config {
     Config {
@@ -494,4 +497,126 @@ async fn binary_exits_zero_on_sigint_and_closes_streams() {
         "{:?}",
         signalled.elapsed()
     );
+}
+
+/// Pins: a paced firehose whose client leaves ends at once, between batches too (it slept up to
+/// 256 s at `rate=1`, holding an `open_streams` slot that counts against `--max-streams`).
+#[tokio::test]
+async fn paced_firehose_is_closed_when_the_client_disconnects() {
+    let server = start(frozen()).await;
+    let resp = server
+        .http
+        .get(server.url("/api/firehose?n=100000&rate=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.bytes_stream();
+    let first = body.next().await.unwrap().unwrap();
+    assert!(contains(&first, b"id: 1\n"));
+    drop(body);
+    server
+        .wait_metrics(
+            "open_streams back to 0 after the firehose client left",
+            |m| m["open_streams"] == 0,
+        )
+        .await;
+    server.stop().await;
+}
+
+/// A raw connection to `path` with a tiny receive buffer that reads the response head and
+/// then never reads again.
+async fn non_reading_client(server: &Server, path: &str) -> TcpStream {
+    let sock = TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let mut conn = sock.connect(server.addr).await.unwrap();
+    conn.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = [0u8; 512];
+    let n = conn.read(&mut head).await.unwrap();
+    assert!(
+        head[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&head[..n])
+    );
+    conn
+}
+
+/// Pins docs/protocol.md: "a live stream that falls more than 8192 events behind (a client
+/// that does not read, ...) is closed ... counted in metrics `lagged`", also while its writer
+/// is blocked on the full socket (it used to wait there for ever, the lag unnoticed).
+#[tokio::test]
+async fn a_client_that_does_not_read_is_closed_as_lagged() {
+    let server = start(frozen()).await;
+    let _conn = non_reading_client(&server, "/api/events?client=slow").await;
+    // 100 x 501 = 50 100 events: the socket buffers take a few MB (~16 000 events), the rest
+    // (~34 000) is far more than the 8192-event ring.
+    for _ in 0..100 {
+        server.mission(500).await;
+    }
+    server
+        .wait_metrics("the non-reading stream closed as lagged", |m| {
+            m["lagged"] == 1 && m["open_streams"] == 0
+        })
+        .await;
+    server.stop().await;
+}
+
+/// Pins: a drop reaches a stream whose writer is blocked on a client that stopped reading (the
+/// drop used to sit unread in the control channel while `dropped: 1` was answered).
+#[tokio::test]
+async fn drop_closes_a_stream_whose_client_is_not_reading() {
+    let server = start(frozen()).await;
+    let _conn = non_reading_client(&server, "/api/events?client=slow").await;
+    // Fill the socket buffers and the body channel with injected 1 MiB events.
+    let big = "x".repeat(1 << 20);
+    for _ in 0..24 {
+        let (status, _) = server
+            .post("/api/chaos/inject", json!({"event": "big", "data": big}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, body) = server.post("/api/chaos/drop", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["dropped"], 1);
+    server
+        .wait_metrics("the dropped stream gone", |m| m["open_streams"] == 0)
+        .await;
+    server.stop().await;
+}
+
+/// Pins: the attempt log cuts `client` tags and paths like every other field (10,000 attempts
+/// of ~64 KiB URIs kept ~650 MB alive).
+#[tokio::test]
+async fn attempt_log_does_not_keep_oversized_client_tags_or_paths() {
+    let server = start(frozen()).await;
+    let long = "a".repeat(60_000);
+    let resp = server
+        .http
+        .get(server.url(&format!("/api/events?client={long}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = server
+        .http
+        .get(server.url(&format!("/api/missions/{long}/events")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let m = server.metrics().await;
+    let log = m["attempt_log"].as_array().unwrap();
+    assert_eq!(log.len(), 2);
+    let client = log[0]["client"].as_str().unwrap_or("");
+    let path = log[1]["path"].as_str().unwrap_or("");
+    assert!(
+        client.chars().count() <= 65 && path.len() <= 256,
+        "client kept: {} chars, path kept: {} bytes",
+        client.len(),
+        path.len()
+    );
+    server.stop().await;
 }
