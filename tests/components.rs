@@ -214,6 +214,30 @@ async fn a_large_snapshot_renders_over_several_frames_in_order() {
         .map(|c| c.get_attribute("data-task-id").unwrap_or_default())
         .collect();
     assert_eq!(shown, ids);
+
+    // A snapshot that replaces all 300 cards with 300 others (a server restart, heavy churn
+    // between reconnects) is bounded the same way: the limit counts cards to build, not the
+    // column's length, which did not change.
+    let others: Vec<String> = (0..300).map(|i| format!("{client}-new-{i:03}")).collect();
+    let tasks: Vec<_> = others
+        .iter()
+        .map(|id| task(id, "bulk", "queued", 1))
+        .collect();
+    let selector = format!(".lts-column[data-status=queued] [data-task-id^='{client}-new-']");
+    let sampling = cards_per_frame(&selector, 300);
+    inject(&client, "snapshot", json!({ "tasks": tasks })).await;
+    let counts = sampling.await;
+    assert_eq!(counts.last().copied(), Some(300), "{counts:?}");
+    for pair in counts.windows(2) {
+        assert!(
+            pair[1] - pair[0] <= 64,
+            "more than 64 new cards in one frame: {counts:?}"
+        );
+    }
+    assert_eq!(
+        m.all(".lts-column[data-status=queued] .lts-card").len(),
+        300
+    );
 }
 
 #[wasm_bindgen_test]

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use super::clock::use_ticker;
 use super::shared::use_task_stream_context;
+use crate::hash::FxSet;
 use crate::protocol::TaskStatus;
 use crate::task_store::TaskStore;
 use crate::time::{format_age, parse_rfc3339_ms, wall_clock_ms};
@@ -62,13 +63,14 @@ pub fn TaskBoard(
 /// for a tenth of a second.
 const CARDS_PER_FRAME: usize = 64;
 
-/// The ids a column renders now: all of them, except that it grows by at most
-/// [`CARDS_PER_FRAME`] over what it rendered last time, and asks for another look next frame
-/// while some are still waiting. New tasks join a column at its end, so the waiting ones are the
-/// newest; the column's count is always the full one.
+/// The ids a column renders now: the longest prefix of its ids that holds at most
+/// [`CARDS_PER_FRAME`] ids it did not render last time (cards to build), asking for another
+/// look next frame while some are still waiting. Counting new ids, not the length, also bounds
+/// a snapshot that replaces every card of a long column. New tasks join a column at its end,
+/// so the waiting ones are the newest; the column's count is always the full one.
 fn growing_ids(
     ids: Signal<Vec<String>>,
-    rendered: StoredValue<usize>,
+    rendered: StoredValue<FxSet<String>>,
     more: ArcTrigger,
 ) -> impl Fn() -> Vec<String> + Send + Sync + 'static {
     move || {
@@ -79,8 +81,21 @@ fn growing_ids(
             } else {
                 usize::MAX
             };
-            let n = all.len().min(rendered.get_value().saturating_add(budget));
-            rendered.set_value(n);
+            let mut n = all.len();
+            rendered.update_value(|before| {
+                let mut fresh = 0;
+                for (i, id) in all.iter().enumerate() {
+                    if !before.contains(id) {
+                        fresh += 1;
+                        if fresh > budget {
+                            n = i;
+                            break;
+                        }
+                    }
+                }
+                before.clear();
+                before.extend(all[..n].iter().cloned());
+            });
             if n < all.len() {
                 let more = more.clone();
                 crate::frame::on_next_frame(move || more.notify());
@@ -93,7 +108,7 @@ fn growing_ids(
 #[component]
 fn Column(tasks: TaskStore, status: TaskStatus, now: ReadSignal<i64>) -> impl IntoView {
     let ids = tasks.column(status);
-    let shown = growing_ids(ids, StoredValue::new(0), ArcTrigger::new());
+    let shown = growing_ids(ids, StoredValue::new(FxSet::default()), ArcTrigger::new());
     view! {
         <div class="lts-column" data-status=status.as_str()>
             <h3 class="lts-column-title">
@@ -138,6 +153,7 @@ fn TaskCard(tasks: TaskStore, id: String, now: ReadSignal<i64>) -> impl IntoView
             <Show when=move || progress().is_some()>
                 <progress
                     class="lts-progress"
+                    aria-label="Progress"
                     max="1"
                     value=move || progress().unwrap_or(0.0)
                 ></progress>
