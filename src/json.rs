@@ -768,5 +768,7 @@ mod corpus;
 // Native: with proptest. Both compare with serde_json.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod fuzz;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests_browser;
