@@ -76,7 +76,8 @@ if ing:
     print(
         f"The dev server's firehose streams {fmt(ing['events'])} `task` events (1,000 tasks, each "
         "updated 100 times) as fast as the connection takes them. Each figure is wall time from "
-        "opening the stream to the `end` event, in the same browser and run, release build "
+        "opening the stream to the `end` event, in the same browser and run (a browser session "
+        "of its own, apart from the other browser benchmarks), release build "
         "(`wasm-pack test --release`). Long tasks are main-thread tasks over 50 ms reported by a "
         f"`PerformanceObserver`. The whole measurement runs {n_rounds} times in a row: events/s "
         f"is the median with the range of the {n_rounds} rounds (a single run on this 2-core VM "
