@@ -39,6 +39,19 @@ fn mount_board(name: &str) -> (Mount, String) {
     (m, client)
 }
 
+/// A `StrugStream` under its own provider keeping `capacity` activity lines, on a fresh client
+/// tag; returns the mount and the tag.
+fn mount_feed(name: &str, capacity: usize) -> (Mount, String) {
+    let client = tag(name);
+    let url = url_for(&client);
+    let m = Mount::new(move || {
+        let options = fast_options().activity_capacity(capacity);
+        view! { <TaskStreamProvider url=url options=options><StrugStream/></TaskStreamProvider> }
+            .into_any()
+    });
+    (m, client)
+}
+
 /// A `ConnectionBadge` under its own provider on `url`.
 fn mount_badge(url: String, options: TaskStreamOptions) -> Mount {
     Mount::new(move || {
@@ -298,13 +311,7 @@ async fn the_agent_filter_survives_its_agent_leaving_the_log() {
     // Pins: filtering on an agent whose lines have all been evicted keeps that agent selected
     // (its option stays), so the select never reads "All" over a filtered feed; "All" then
     // shows everything again.
-    let client = tag("feed-agent");
-    let url = url_for(&client);
-    let m = Mount::new(move || {
-        let options = fast_options().activity_capacity(3);
-        view! { <TaskStreamProvider url=url options=options><StrugStream/></TaskStreamProvider> }
-            .into_any()
-    });
+    let (m, client) = mount_feed("feed-agent", 3);
     wait_stream_open(&client).await;
     let line = |n: usize, agent: &str| {
         let mut line = activity(&format!("{client}-{n}"), "info", "hello");
@@ -335,13 +342,7 @@ async fn strug_stream_is_bounded_follows_new_lines_and_pauses_when_scrolled_up()
     // Pins: at most activity_capacity lines; newest at the bottom and kept in view while
     // following; scrolling up stops following and shows "Jump to latest", which resumes it;
     // level colouring and the level filter.
-    let client = tag("feed");
-    let url = url_for(&client);
-    let m = Mount::new(move || {
-        let options = fast_options().activity_capacity(30);
-        view! { <TaskStreamProvider url=url options=options><StrugStream/></TaskStreamProvider> }
-            .into_any()
-    });
+    let (m, client) = mount_feed("feed", 30);
     wait_stream_open(&client).await;
     for i in 0..50 {
         let level = if i % 10 == 0 { "error" } else { "info" };

@@ -573,6 +573,28 @@ async fn an_oversized_event_is_reported_and_the_stream_goes_on() {
     s.unmount();
 }
 
+/// Writes `raw` bytes into the stream of `s`, then waits for its last event id to be `id`.
+async fn inject_id(s: &Mounted, raw: &str, id: &str) {
+    chaos("inject", json!({ "client": s.client, "raw": raw })).await;
+    wait_until(id, 5_000, || {
+        s.stream.stream.last_event_id.get_untracked().as_deref() == Some(id)
+    })
+    .await;
+}
+
+/// Drops the stream of `s` (its first connection) and returns the id its reconnect sent, once
+/// that reconnect was answered 200.
+async fn resumed_from(s: &Mounted) -> String {
+    s.drop_and_reconnect().await;
+    let log = attempt_log(&s.client).await;
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[1]["status"], 200, "{log:?}");
+    log[1]["last_event_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[wasm_bindgen_test]
 async fn id_checkpoints_and_unlistened_events_move_the_resume_id() {
     // Pins the fetch transport's resume id against what the stream said: a block with only an
@@ -583,22 +605,14 @@ async fn id_checkpoints_and_unlistened_events_move_the_resume_id() {
     let s = mount("fetch-ids", fetch_options(FetchOptions::default()));
     s.wait_connected().await;
     wait_stream_open(&s.client).await;
-    let raw = |text: &str| chaos("inject", json!({ "client": s.client, "raw": text }));
-    let held = || s.stream.stream.last_event_id.get_untracked();
-    raw("id: 900000001\n\n").await;
-    wait_until("checkpoint id", 5_000, || {
-        held().as_deref() == Some("900000001")
-    })
+    inject_id(&s, "id: 900000001\n\n", "900000001").await;
+    inject_id(
+        &s,
+        "event: nobody-listens\nid: 900000002\ndata: {}\n\n",
+        "900000002",
+    )
     .await;
-    raw("event: nobody-listens\nid: 900000002\ndata: {}\n\n").await;
-    wait_until("unlistened event id", 5_000, || {
-        held().as_deref() == Some("900000002")
-    })
-    .await;
-    s.drop_and_reconnect().await;
-    let log = attempt_log(&s.client).await;
-    assert_eq!(log.len(), 2, "{log:?}");
-    assert_eq!(log[1]["last_event_id"], "900000002", "{log:?}");
+    assert_eq!(resumed_from(&s).await, "900000002");
     let stats = s.stream.stats.get_untracked();
     assert_eq!((stats.resumes, stats.decode_errors), (1, 0));
     s.unmount();
@@ -613,20 +627,8 @@ async fn an_id_beyond_latin1_resumes_byte_for_byte() {
     s.wait_connected().await;
     wait_stream_open(&s.client).await;
     let id = "任务-7 ✓ é";
-    chaos(
-        "inject",
-        json!({ "client": s.client, "raw": format!("id: {id}\n\n") }),
-    )
-    .await;
-    wait_until("id", 5_000, || {
-        s.stream.stream.last_event_id.get_untracked().as_deref() == Some(id)
-    })
-    .await;
-    s.drop_and_reconnect().await;
-    let log = attempt_log(&s.client).await;
-    assert_eq!(log.len(), 2, "{log:?}");
-    assert_eq!(log[1]["last_event_id"], id, "{log:?}");
-    assert_eq!(log[1]["status"], 200, "{log:?}");
+    inject_id(&s, &format!("id: {id}\n\n"), id).await;
+    assert_eq!(resumed_from(&s).await, id);
     s.unmount();
 }
 
