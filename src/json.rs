@@ -765,10 +765,11 @@ fn parse_f64_slow(text: &str) -> f64 {
 
 #[cfg(test)]
 mod corpus;
-// Native: with proptest. Both compare with serde_json.
-#[cfg(all(test, not(target_arch = "wasm32")))]
-mod tests;
+// Native: a seeded differential fuzz, and proptest. In the browser: the hand-picked corpus
+// through `parseFloat`. All compare with serde_json.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod fuzz;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests_browser;
