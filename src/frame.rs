@@ -11,7 +11,8 @@ pub(crate) fn on_next_frame(f: impl FnOnce() + 'static) {
     next_frame_boxed(Box::new(f));
 }
 
-/// The timer's delay: far beyond a visible tab's frame, so it only ever fires in hidden ones.
+/// The timer's delay: far beyond a visible tab's frame, so there the frame comes first and the
+/// timer finds nothing left to run (unless the page is too busy to paint for that long).
 #[cfg(target_arch = "wasm32")]
 const HIDDEN_TAB_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
 
