@@ -196,6 +196,24 @@ fn cards_per_frame(selector: &str, until: u32) -> impl std::future::Future<Outpu
     }
 }
 
+/// Injects a snapshot of queued tasks `ids` and samples `selector`'s card count per frame until
+/// all are there; asserts that no frame added more than 64. Returns the counts.
+async fn snapshot_frame_by_frame(client: &str, ids: &[String], selector: &str) -> Vec<u32> {
+    let tasks: Vec<_> = ids.iter().map(|id| task(id, "bulk", "queued", 1)).collect();
+    let until = ids.len() as u32;
+    let sampling = cards_per_frame(selector, until);
+    inject(client, "snapshot", json!({ "tasks": tasks })).await;
+    let counts = sampling.await;
+    assert_eq!(counts.last().copied(), Some(until), "{counts:?}");
+    for pair in counts.windows(2) {
+        assert!(
+            pair[1].saturating_sub(pair[0]) <= 64,
+            "more than 64 new cards in one frame: {counts:?}"
+        );
+    }
+    counts
+}
+
 #[wasm_bindgen_test]
 async fn a_large_snapshot_renders_over_several_frames_in_order() {
     // Pins: 300 new tasks at once do not become one long task: a column adds at most 64 cards
@@ -204,18 +222,8 @@ async fn a_large_snapshot_renders_over_several_frames_in_order() {
     let (m, client) = mount_board("big-snapshot");
     wait_stream_open(&client).await;
     let ids: Vec<String> = (0..300).map(|i| format!("{client}-{i:03}")).collect();
-    let tasks: Vec<_> = ids.iter().map(|id| task(id, "bulk", "queued", 1)).collect();
     let selector = ".lts-column[data-status=queued] .lts-card";
-    let sampling = cards_per_frame(selector, 300);
-    inject(&client, "snapshot", json!({ "tasks": tasks })).await;
-    let counts = sampling.await;
-    assert_eq!(counts.last().copied(), Some(300), "{counts:?}");
-    for pair in counts.windows(2) {
-        assert!(
-            pair[1] - pair[0] <= 64,
-            "more than 64 cards in one frame: {counts:?}"
-        );
-    }
+    let counts = snapshot_frame_by_frame(&client, &ids, selector).await;
     assert!(
         counts.iter().filter(|&&n| n > 0 && n < 300).count() >= 4,
         "rendered progressively: {counts:?}"
@@ -232,21 +240,8 @@ async fn a_large_snapshot_renders_over_several_frames_in_order() {
     // between reconnects) is bounded the same way: the limit counts cards to build, not the
     // column's length, which did not change.
     let others: Vec<String> = (0..300).map(|i| format!("{client}-new-{i:03}")).collect();
-    let tasks: Vec<_> = others
-        .iter()
-        .map(|id| task(id, "bulk", "queued", 1))
-        .collect();
     let selector = format!(".lts-column[data-status=queued] [data-task-id^='{client}-new-']");
-    let sampling = cards_per_frame(&selector, 300);
-    inject(&client, "snapshot", json!({ "tasks": tasks })).await;
-    let counts = sampling.await;
-    assert_eq!(counts.last().copied(), Some(300), "{counts:?}");
-    for pair in counts.windows(2) {
-        assert!(
-            pair[1] - pair[0] <= 64,
-            "more than 64 new cards in one frame: {counts:?}"
-        );
-    }
+    snapshot_frame_by_frame(&client, &others, &selector).await;
     assert_eq!(
         m.all(".lts-column[data-status=queued] .lts-card").len(),
         300

@@ -573,6 +573,16 @@ async fn an_oversized_event_is_reported_and_the_stream_goes_on() {
     s.unmount();
 }
 
+/// A fetch-transport hook, connected and open on the server once no mission is running (so
+/// that no event moves its last event id but the ones a test injects).
+async fn open_when_quiet(name: &str) -> Mounted {
+    wait_server_quiet().await;
+    let s = mount(name, fetch_options(FetchOptions::default()));
+    s.wait_connected().await;
+    wait_stream_open(&s.client).await;
+    s
+}
+
 /// Writes `raw` bytes into the stream of `s`, then waits for its last event id to be `id`.
 async fn inject_id(s: &Mounted, raw: &str, id: &str) {
     chaos("inject", json!({ "client": s.client, "raw": raw })).await;
@@ -601,10 +611,7 @@ async fn id_checkpoints_and_unlistened_events_move_the_resume_id() {
     // `id:` (a server's checkpoint) and an event nobody listens to both move it, so a resume
     // replays nothing before them. (An `id:` in a block cut off by a drop never reaches the
     // driver: the parser commits ids at blank lines, see `sse.rs`.)
-    wait_server_quiet().await;
-    let s = mount("fetch-ids", fetch_options(FetchOptions::default()));
-    s.wait_connected().await;
-    wait_stream_open(&s.client).await;
+    let s = open_when_quiet("fetch-ids").await;
     inject_id(&s, "id: 900000001\n\n", "900000001").await;
     inject_id(
         &s,
@@ -622,10 +629,7 @@ async fn id_checkpoints_and_unlistened_events_move_the_resume_id() {
 async fn an_id_beyond_latin1_resumes_byte_for_byte() {
     // Pins: `Last-Event-ID` carries the id's UTF-8 bytes, as `EventSource` sends them. Given
     // as text, an id beyond Latin-1 made the browser refuse every later request, for good.
-    wait_server_quiet().await;
-    let s = mount("fetch-utf8-id", fetch_options(FetchOptions::default()));
-    s.wait_connected().await;
-    wait_stream_open(&s.client).await;
+    let s = open_when_quiet("fetch-utf8-id").await;
     let id = "任务-7 ✓ é";
     inject_id(&s, &format!("id: {id}\n\n"), id).await;
     assert_eq!(resumed_from(&s).await, id);
