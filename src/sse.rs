@@ -348,6 +348,7 @@ impl SseParser {
         let discarded = !self.line.is_empty()
             || !self.data.is_empty()
             || !self.event_type.is_empty()
+            || self.id_buffer != self.last_event_id
             || self.skipping_event
             || self.discarding_line
             || matches!(self.bom, BomState::Matching(n) if n > 0);
@@ -916,6 +917,10 @@ mod tests {
         let mut p = SseParser::new().with_last_event_id("2");
         assert!(p.feed(b"id: 3\ndata: never finished\n").is_empty());
         assert_eq!(p.last_event_id(), "2");
+        assert!(p.end_of_stream());
+        assert_eq!(p.last_event_id(), "2");
+        // An id line alone is a discarded tail too.
+        assert!(p.feed(b"id: 4\n").is_empty());
         assert!(p.end_of_stream());
         assert_eq!(p.last_event_id(), "2");
         // The next connection's events carry the resumed id, not the lost one.
