@@ -655,15 +655,11 @@ impl StreamTask {
                 biased;
                 _ = shutdown.cancelled() => return,
                 _ = self.out.tx().closed() => return,
-                ctrl = control.recv(), if control_open => match ctrl {
-                    Some(Control::Drop) => return self.abort().await,
-                    Some(Control::Inject(bytes)) => self.pending.push_back(bytes),
-                    Some(Control::End(reason)) => {
-                        self.pending.push_back(Frame::Event(end_frame(&reason)));
-                        self.ending = true;
+                ctrl = control.recv(), if control_open => {
+                    if self.on_control(ctrl, &mut control_open) {
+                        return self.abort().await;
                     }
-                    None => control_open = false,
-                },
+                }
                 _ = sleep_until(flap_at.unwrap_or_else(Instant::now)), if flap_at.is_some() => {
                     return self.abort().await;
                 }
@@ -684,6 +680,21 @@ impl StreamTask {
                 },
             }
         }
+    }
+
+    /// Applies one message of the control channel (`None`: the channel closed); `true` for a
+    /// drop, which the caller carries out by aborting the body.
+    fn on_control(&mut self, ctrl: Option<Control>, control_open: &mut bool) -> bool {
+        match ctrl {
+            Some(Control::Drop) => return true,
+            Some(Control::Inject(bytes)) => self.pending.push_back(bytes),
+            Some(Control::End(reason)) => {
+                self.pending.push_back(Frame::Event(end_frame(&reason)));
+                self.ending = true;
+            }
+            None => *control_open = false,
+        }
+        false
     }
 
     fn relay(&mut self, entry: &LogEntry) {
@@ -733,15 +744,11 @@ impl StreamTask {
                     }
                     return Written::Done;
                 }
-                ctrl = control.recv(), if *control_open => match ctrl {
-                    Some(Control::Drop) => return Written::Dropped,
-                    Some(Control::Inject(bytes)) => self.pending.push_back(bytes),
-                    Some(Control::End(reason)) => {
-                        self.pending.push_back(Frame::Event(end_frame(&reason)));
-                        self.ending = true;
+                ctrl = control.recv(), if *control_open => {
+                    if self.on_control(ctrl, control_open) {
+                        return Written::Dropped;
                     }
-                    None => *control_open = false,
-                },
+                }
                 _ = lag_check.tick() => if live.len() > BROADCAST_CAPACITY {
                     self.state.metrics().lagged += 1;
                     return Written::Stop;
