@@ -5,9 +5,25 @@
 
 use std::time::Duration;
 
-/// Delays longer than this are refused by [`Backoff::validate`]: browser timers take a 32-bit
-/// millisecond count, and a day between retries is already a misconfiguration.
+/// Delays longer than this are refused by [`Backoff::validate`] and by
+/// [`ConnectionMachine::new`](crate::ConnectionMachine::new) (for `max_retry_after`,
+/// `stale_after`, `online_jitter`): browser timers take a 32-bit millisecond count, and a day
+/// between retries is already a misconfiguration.
 pub const MAX_SUPPORTED_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// [`BackoffError::TooLong`] for the first of these named delay settings over
+/// [`MAX_SUPPORTED_DELAY`].
+pub(crate) fn check_delays<const N: usize>(
+    delays: [(&'static str, Duration); N],
+) -> Result<(), BackoffError> {
+    match delays
+        .into_iter()
+        .find(|(_, value)| *value > MAX_SUPPORTED_DELAY)
+    {
+        Some((field, value)) => Err(BackoffError::TooLong { field, value }),
+        None => Ok(()),
+    }
+}
 
 /// How randomness is mixed into each delay, after the "Exponential Backoff and Jitter" analysis
 /// (AWS Architecture Blog). With `base = min(max_delay, initial · factorⁿ⁻¹)` for attempt `n`:
@@ -300,7 +316,7 @@ impl Backoff {
         if !self.factor.is_finite() || self.factor < 1.0 {
             return Err(BackoffError::BadFactor(Factor::new(self.factor)));
         }
-        for (field, value) in [
+        check_delays([
             ("backoff initial", self.initial),
             ("backoff max_delay", self.max_delay),
             ("backoff reset_after", self.reset_after),
@@ -308,11 +324,7 @@ impl Backoff {
                 "backoff first_retry_spread",
                 self.first_retry_spread.unwrap_or_default(),
             ),
-        ] {
-            if value > MAX_SUPPORTED_DELAY {
-                return Err(BackoffError::TooLong { field, value });
-            }
-        }
+        ])?;
         if self.max_delay < self.initial {
             return Err(BackoffError::CapBelowInitial {
                 initial: self.initial,

@@ -40,7 +40,7 @@
 
 use std::time::Duration;
 
-use crate::backoff::{Backoff, BackoffError, JitterRng, MAX_SUPPORTED_DELAY};
+use crate::backoff::{check_delays, Backoff, BackoffError, JitterRng};
 use crate::http::{reason_phrase, StatusClass};
 use crate::status::{CloseReason, ConnectionStatus, OfflineReason, Timestamp};
 use crate::text::quoted;
@@ -99,7 +99,7 @@ impl MachineConfig {
 
     /// The longest wait a server's `Retry-After` header or `retry:` field can impose (both are
     /// honoured up to this, plus up to a tenth of spread so that a fleet told the same wait
-    /// does not come back at once). At most [`MAX_SUPPORTED_DELAY`]; defaults to
+    /// does not come back at once). At most [`MAX_SUPPORTED_DELAY`](crate::MAX_SUPPORTED_DELAY); defaults to
     /// [`DEFAULT_MAX_RETRY_AFTER`].
     pub fn max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
@@ -121,14 +121,14 @@ impl MachineConfig {
 
     /// Treat a transport as dead after this long without any event (heartbeats included), or
     /// without opening. `None` (the default here) disables the check. At most
-    /// [`MAX_SUPPORTED_DELAY`].
+    /// [`MAX_SUPPORTED_DELAY`](crate::MAX_SUPPORTED_DELAY).
     pub fn stale_after(mut self, stale_after: Option<Duration>) -> Self {
         self.stale_after = stale_after.filter(|d| !d.is_zero());
         self
     }
 
     /// Upper bound of the random wait before reconnecting after `online`. At most
-    /// [`MAX_SUPPORTED_DELAY`].
+    /// [`MAX_SUPPORTED_DELAY`](crate::MAX_SUPPORTED_DELAY).
     pub fn online_jitter(mut self, online_jitter: Duration) -> Self {
         self.online_jitter = online_jitter;
         self
@@ -496,15 +496,11 @@ impl ConnectionMachine {
         config.backoff.validate()?;
         // The machine's own delays, bounded like the backoff's: a longer timer would overflow
         // the browser's (a signed 32-bit millisecond count) and fire at once.
-        for (field, value) in [
+        check_delays([
             ("max_retry_after", config.max_retry_after),
             ("online_jitter", config.online_jitter),
             ("stale_after", config.stale_after.unwrap_or_default()),
-        ] {
-            if value > MAX_SUPPORTED_DELAY {
-                return Err(BackoffError::TooLong { field, value });
-            }
-        }
+        ])?;
         let mut m = Self {
             config,
             rng,
