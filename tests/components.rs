@@ -196,11 +196,21 @@ fn cards_per_frame(selector: &str, until: u32) -> impl std::future::Future<Outpu
     }
 }
 
-/// Injects a snapshot of queued tasks `ids` and samples `selector`'s card count per frame until
-/// all are there; asserts that no frame added more than 64. Returns the counts.
-async fn snapshot_frame_by_frame(client: &str, ids: &[String], selector: &str) -> Vec<u32> {
-    let tasks: Vec<_> = ids.iter().map(|id| task(id, "bulk", "queued", 1)).collect();
-    let until = ids.len() as u32;
+/// Injects a snapshot of tasks `ids`, the i-th in `statuses[i % len]`, and samples `selector`'s
+/// card count per frame until `until` are there; asserts that no frame added more than 64.
+/// Returns the counts.
+async fn snapshot_frame_by_frame(
+    client: &str,
+    ids: &[String],
+    statuses: &[&str],
+    selector: &str,
+    until: u32,
+) -> Vec<u32> {
+    let tasks: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| task(id, "bulk", statuses[i % statuses.len()], 1))
+        .collect();
     let sampling = cards_per_frame(selector, until);
     inject(client, "snapshot", json!({ "tasks": tasks })).await;
     let counts = sampling.await;
@@ -223,7 +233,7 @@ async fn a_large_snapshot_renders_over_several_frames_in_order() {
     wait_stream_open(&client).await;
     let ids: Vec<String> = (0..300).map(|i| format!("{client}-{i:03}")).collect();
     let selector = ".lts-column[data-status=queued] .lts-card";
-    let counts = snapshot_frame_by_frame(&client, &ids, selector).await;
+    let counts = snapshot_frame_by_frame(&client, &ids, &["queued"], selector, 300).await;
     assert!(
         counts.iter().filter(|&&n| n > 0 && n < 300).count() >= 4,
         "rendered progressively: {counts:?}"
@@ -241,11 +251,56 @@ async fn a_large_snapshot_renders_over_several_frames_in_order() {
     // column's length, which did not change.
     let others: Vec<String> = (0..300).map(|i| format!("{client}-new-{i:03}")).collect();
     let selector = format!(".lts-column[data-status=queued] [data-task-id^='{client}-new-']");
-    snapshot_frame_by_frame(&client, &others, &selector).await;
+    snapshot_frame_by_frame(&client, &others, &["queued"], &selector, 300).await;
     assert_eq!(
         m.all(".lts-column[data-status=queued] .lts-card").len(),
         300
     );
+}
+
+#[wasm_bindgen_test]
+async fn the_columns_share_one_card_budget_per_frame_and_keep_their_cards() {
+    // Pins: the 64-cards-per-frame bound is the board's, not each column's (four columns each
+    // building 64 cards in one frame took 50–80 ms on this VM: a long task), and cards already
+    // shown stay in place while new ones ahead of them wait for their frame.
+    let (m, client) = mount_board("shared-budget");
+    wait_stream_open(&client).await;
+    let statuses = ["queued", "running", "blocked", "done"];
+    let kept: Vec<String> = (0..8).map(|i| format!("{client}-kept-{i}")).collect();
+    snapshot_frame_by_frame(&client, &kept, &statuses, ".lts-card", 8).await;
+    // Mark the shown cards' nodes: a card rebuilt later would come back unmarked.
+    for card in m.all(".lts-card") {
+        js_sys::Reflect::set(&card, &"ltsKept".into(), &true.into()).unwrap();
+    }
+
+    // 400 new tasks over four columns, listed before the kept ones in every column.
+    let mut ids: Vec<String> = (0..400).map(|i| format!("{client}-new-{i:03}")).collect();
+    ids.extend(kept.iter().cloned());
+    let counts = snapshot_frame_by_frame(&client, &ids, &statuses, ".lts-card", 408).await;
+    assert!(
+        counts.iter().filter(|&&n| n > 8 && n < 408).count() >= 6,
+        "rendered progressively: {counts:?}"
+    );
+    for status in statuses {
+        let column = format!(".lts-column[data-status={status}] .lts-card");
+        let shown: Vec<String> = m
+            .all(&column)
+            .iter()
+            .map(|c| c.get_attribute("data-task-id").unwrap_or_default())
+            .collect();
+        let want: Vec<String> = ids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| statuses[i % 4] == status)
+            .map(|(_, id)| id.clone())
+            .collect();
+        assert_eq!(shown, want, "{status}: every card, in the column's order");
+    }
+    for id in &kept {
+        let card = m.find(&format!("[data-task-id='{id}']")).unwrap();
+        let marked = js_sys::Reflect::get(&card, &"ltsKept".into()).unwrap();
+        assert_eq!(marked.as_bool(), Some(true), "{id} was rebuilt");
+    }
 }
 
 #[wasm_bindgen_test]

@@ -15,8 +15,8 @@ use crate::use_task_stream::UseTaskStream;
 ///
 /// Keyed and fine-grained: a task's update re-renders its own card only; a status change moves
 /// that one card to its new column. A large snapshot or a burst of new tasks renders
-/// progressively, at most 64 new cards per column per animation frame (the counts are complete
-/// at once), so it never turns into one long main-thread task. Renders `<section class="lts-board">` with five
+/// progressively, at most 64 new cards per animation frame across the board (the counts are
+/// complete at once), so it never turns into one long main-thread task. Renders `<section class="lts-board">` with five
 /// `<div class="lts-column" data-status="…">` and `<article class="lts-card" data-task-id="…">`.
 ///
 /// ```no_run
@@ -42,6 +42,7 @@ pub fn TaskBoard(
     let tasks = stream.tasks;
     let now = use_ticker(Duration::from_secs(1), wall_clock_ms);
     let empty_text = empty_text.unwrap_or_else(|| "No tasks yet".to_owned());
+    let budget = StoredValue::new(FrameBudget::new());
     view! {
         <section class="lts-board" aria-label="Task board">
             <Show when=move || tasks.is_empty()>
@@ -50,65 +51,132 @@ pub fn TaskBoard(
             <div class="lts-columns">
                 {TaskStatus::ALL
                     .into_iter()
-                    .map(|status| view! { <Column tasks status now/> })
+                    .map(|status| view! { <Column tasks status now budget/> })
                     .collect_view()}
             </div>
         </section>
     }
 }
 
-/// Cards a column adds per animation frame in the browser. A snapshot or a burst of thousands
-/// of new tasks then renders over a few frames (its first cards at once) instead of in one long
-/// main-thread task: building a card takes about 0.1 ms, so 1,000 at once would freeze the page
-/// for a tenth of a second.
+/// Cards the whole board builds per animation frame in the browser, shared by its columns. A
+/// snapshot or a burst of thousands of new tasks then renders over several frames (its first
+/// cards at once) instead of in one long main-thread task. Building a card takes 0.1–0.3 ms, so
+/// 64 keep a frame's share well under the 50 ms of a long task, while a budget per column
+/// let four columns build 256 cards in one frame: 50–80 ms on a 2-core VM.
 const CARDS_PER_FRAME: usize = 64;
 
-/// The ids a column renders now: the longest prefix of its ids that holds at most
-/// [`CARDS_PER_FRAME`] ids it did not render last time (cards to build), asking for another
-/// look next frame while some are still waiting. Counting new ids, not the length, also bounds
-/// a snapshot that replaces every card of a long column. New tasks join a column at its end,
-/// so the waiting ones are the newest; the column's count is always the full one.
+/// The cards the board may still build this frame, and the columns waiting for the next
+/// frame's budget. One per board; every column takes from it.
+struct FrameBudget {
+    left: usize,
+    waiting: Vec<ArcTrigger>,
+    refill_scheduled: bool,
+}
+
+impl FrameBudget {
+    fn new() -> Self {
+        Self {
+            left: if cfg!(target_arch = "wasm32") {
+                CARDS_PER_FRAME
+            } else {
+                // Nothing paints outside the browser: render everything at once.
+                usize::MAX
+            },
+            waiting: Vec::new(),
+            refill_scheduled: false,
+        }
+    }
+}
+
+/// Refills `budget` next frame and wakes the columns that waited for it, unless that is
+/// already scheduled. Refilling only after a frame that spent some keeps the budget per frame.
+fn schedule_refill(budget: StoredValue<FrameBudget>) {
+    let first = budget
+        .try_update_value(|b| !std::mem::replace(&mut b.refill_scheduled, true))
+        .unwrap_or(false);
+    if first {
+        crate::frame::on_next_frame(move || {
+            // The frame may come after the board was unmounted.
+            let waiting = budget.try_update_value(|b| {
+                b.left = CARDS_PER_FRAME;
+                b.refill_scheduled = false;
+                std::mem::take(&mut b.waiting)
+            });
+            for column in waiting.into_iter().flatten() {
+                column.notify();
+            }
+        });
+    }
+}
+
+/// The ids a column renders now: every id it rendered last time that is still in the column,
+/// and as many new ones (cards to build) as the board's [`FrameBudget`] has left, in the
+/// column's order. A column with ids left over waits for the next frame's budget. Counting new
+/// ids, not the length, also bounds a snapshot that replaces every card of a long column; the
+/// column's count is always the full one.
 fn growing_ids(
     ids: Signal<Vec<String>>,
     rendered: StoredValue<FxSet<String>>,
+    budget: StoredValue<FrameBudget>,
     more: ArcTrigger,
 ) -> impl Fn() -> Vec<String> + Send + Sync + 'static {
     move || {
         more.track();
-        ids.with(|all| {
-            let budget = if cfg!(target_arch = "wasm32") {
-                CARDS_PER_FRAME
-            } else {
-                usize::MAX
-            };
-            let mut n = all.len();
-            rendered.update_value(|before| {
-                let mut fresh = 0;
-                for (i, id) in all.iter().enumerate() {
-                    if !before.contains(id) {
-                        fresh += 1;
-                        if fresh > budget {
-                            n = i;
-                            break;
-                        }
-                    }
+        let mut built = 0;
+        let mut waits = false;
+        let shown = ids.with(|all| {
+            rendered
+                .try_update_value(|before| {
+                    let mut left = budget.with_value(|b| b.left);
+                    let shown: Vec<String> = all
+                        .iter()
+                        .filter(|id| {
+                            if before.contains(*id) {
+                                true
+                            } else if left > 0 {
+                                left -= 1;
+                                built += 1;
+                                true
+                            } else {
+                                waits = true;
+                                false
+                            }
+                        })
+                        .cloned()
+                        .collect();
+                    before.clear();
+                    before.extend(shown.iter().cloned());
+                    shown
+                })
+                .unwrap_or_default()
+        });
+        if cfg!(target_arch = "wasm32") && (built > 0 || waits) {
+            budget.update_value(|b| {
+                b.left -= built;
+                if waits {
+                    b.waiting.push(more.clone());
                 }
-                before.clear();
-                before.extend(all[..n].iter().cloned());
             });
-            if n < all.len() {
-                let more = more.clone();
-                crate::frame::on_next_frame(move || more.notify());
-            }
-            all[..n].to_vec()
-        })
+            schedule_refill(budget);
+        }
+        shown
     }
 }
 
 #[component]
-fn Column(tasks: TaskStore, status: TaskStatus, now: ReadSignal<i64>) -> impl IntoView {
+fn Column(
+    tasks: TaskStore,
+    status: TaskStatus,
+    now: ReadSignal<i64>,
+    budget: StoredValue<FrameBudget>,
+) -> impl IntoView {
     let ids = tasks.column(status);
-    let shown = growing_ids(ids, StoredValue::new(FxSet::default()), ArcTrigger::new());
+    let shown = growing_ids(
+        ids,
+        StoredValue::new(FxSet::default()),
+        budget,
+        ArcTrigger::new(),
+    );
     view! {
         <div class="lts-column" data-status=status.as_str()>
             <h3 class="lts-column-title">
