@@ -43,6 +43,10 @@ struct Inner {
     /// The board's columns changed (a move, an insert, a removal, a snapshot).
     columns_dirty: bool,
     flush_scheduled: bool,
+    /// Signals of tasks removed by a flush, kept until the next frame. A card keyed by the id
+    /// may still hold one: if the task comes back before the view has caught up (two flushes
+    /// in one go), the id list looks unchanged, the card stays, and it must keep a live signal.
+    dropped: FxMap<String, ArcRwSignal<Task>>,
 }
 
 impl Inner {
@@ -73,6 +77,7 @@ impl TaskStore {
                 dirty: FxSet::default(),
                 columns_dirty: false,
                 flush_scheduled: false,
+                dropped: FxMap::default(),
             }),
         }
     }
@@ -172,15 +177,17 @@ impl TaskStore {
     /// Brings every signal in line with the board now, instead of at the next animation frame
     /// (for tests and for code that must read the signals right after an update).
     pub fn flush(&self) {
-        self.inner.try_update_value(|i| {
+        let dropped_some = self.inner.try_update_value(|i| {
             i.flush_scheduled = false;
             let dirty = std::mem::take(&mut i.dirty);
             let columns_dirty = std::mem::take(&mut i.columns_dirty);
+            let had_dropped = !i.dropped.is_empty();
             let Inner {
                 board,
                 cells,
                 columns,
                 len,
+                dropped,
                 ..
             } = i;
             for id in &dirty {
@@ -191,10 +198,19 @@ impl TaskStore {
                         }
                     }
                     (Some(task), None) => {
-                        cells.insert(id.clone(), ArcRwSignal::new(task.clone()));
+                        let cell = match dropped.remove(id) {
+                            Some(cell) => {
+                                cell.set(task.clone());
+                                cell
+                            }
+                            None => ArcRwSignal::new(task.clone()),
+                        };
+                        cells.insert(id.clone(), cell);
                     }
                     (None, _) => {
-                        cells.remove(id);
+                        if let Some(cell) = cells.remove(id) {
+                            dropped.insert(id.clone(), cell);
+                        }
                     }
                 }
             }
@@ -210,7 +226,15 @@ impl TaskStore {
                     len.set(board.len());
                 }
             }
+            !had_dropped && !dropped.is_empty()
         });
+        if dropped_some == Some(true) {
+            // By the next frame the views have caught up with this flush.
+            let inner = self.inner;
+            crate::frame::on_next_frame(move || {
+                inner.try_update_value(|i| i.dropped.clear());
+            });
+        }
     }
 
     /// Asks for a flush before the next frame, when `needed` (none is pending yet).

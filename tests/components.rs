@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    Backoff, ConnectionBadge, FetchOptions, Jitter, StrugStream, TaskBoard, TaskStreamOptions,
-    TaskStreamProvider, Transport,
+    use_task_stream, Backoff, ConnectionBadge, FetchOptions, Jitter, StrugStream, TaskBoard,
+    TaskStreamOptions, TaskStreamProvider, Transport,
 };
 use serde_json::json;
 use wasm_bindgen::JsCast;
@@ -301,6 +301,44 @@ async fn the_columns_share_one_card_budget_per_frame_and_keep_their_cards() {
         let marked = js_sys::Reflect::get(&card, &"ltsKept".into()).unwrap();
         assert_eq!(marked.as_bool(), Some(true), "{id} was rebuilt");
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_card_follows_its_task_after_a_removal_and_return_flushed_in_one_go() {
+    // Pins: `TaskStore::flush` twice in one go (remove, flush, re-add, flush) leaves the card
+    // bound to the task's live signal. The column's id list ends as it began, so the board
+    // keeps the card; it must not keep the signal that the removal dropped, or it would show
+    // the old task forever.
+    let store = std::rc::Rc::new(std::cell::Cell::new(None));
+    let out = store.clone();
+    let m = Mount::new(move || {
+        let stream = use_task_stream(
+            format!("{SERVER}/api/events?client={}", tag("reborn")),
+            TaskStreamOptions::default().immediate(false),
+        );
+        out.set(Some(stream.tasks));
+        view! { <TaskBoard stream/> }.into_any()
+    });
+    let tasks = store.get().unwrap();
+    let decode = |v: serde_json::Value| serde_json::from_value(v).unwrap();
+    let id = tag("reborn-task");
+    tasks.apply_task(decode(task(&id, "first", "running", 1)));
+    tasks.flush();
+    let card = format!("[data-task-id='{id}'] .lts-card-title");
+    wait_until("first card", 3_000, || {
+        m.find(&card).map(|e| e.text_content()) == Some(Some("first".into()))
+    })
+    .await;
+
+    assert!(tasks.remove(&id));
+    tasks.flush();
+    assert!(tasks.apply_task(decode(task(&id, "second", "running", 2))));
+    tasks.flush();
+    sleep(100).await;
+    assert_eq!(m.text(&card), "second");
+    // And it keeps following.
+    tasks.apply_task(decode(task(&id, "third", "running", 3)));
+    wait_until("third", 3_000, || m.text(&card) == "third").await;
 }
 
 #[wasm_bindgen_test]
