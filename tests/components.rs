@@ -545,11 +545,38 @@ async fn strug_stream_is_bounded_follows_new_lines_and_pauses_when_scrolled_up()
     .await;
 }
 
+/// Starts counting the page's live `setInterval` timers (created from now on, not cleared).
+fn track_intervals() {
+    js_sys::Function::new_no_args(
+        "if (!window.__ltsLive) {
+           window.__ltsLive = new Set();
+           const set = window.setInterval.bind(window);
+           const clear = window.clearInterval.bind(window);
+           window.setInterval = (...args) => { const id = set(...args); window.__ltsLive.add(id); return id; };
+           window.clearInterval = id => { window.__ltsLive.delete(id); clear(id); };
+         }
+         window.__ltsLive.clear();",
+    )
+    .call0(&wasm_bindgen::JsValue::NULL)
+    .unwrap();
+}
+
+/// Live `setInterval` timers since [`track_intervals`].
+fn live_intervals() -> u32 {
+    js_sys::Function::new_no_args("return window.__ltsLive.size;")
+        .call0(&wasm_bindgen::JsValue::NULL)
+        .unwrap()
+        .as_f64()
+        .unwrap_or(-1.0) as u32
+}
+
 #[wasm_bindgen_test]
 async fn connection_badge_counts_down_and_retries_now() {
     // Pins: "Live" when connected; during an outage "Reconnecting in N s (attempt k)" with a
     // countdown that moves, a "Retry now" button that makes an attempt at once, and the
-    // status for screen readers; back to "Live" after recovery.
+    // status for screen readers; back to "Live" after recovery. The countdown's timer runs
+    // only while a retry is pending.
+    track_intervals();
     let client = tag("badge");
     let m = mount_badge(
         url_for(&client),
@@ -563,6 +590,7 @@ async fn connection_badge_counts_down_and_retries_now() {
     assert_eq!(m.text(".lts-badge-text"), "Live");
     assert_eq!(m.attr(".lts-badge", "role").as_deref(), Some("status"));
     assert!(m.find(".lts-retry").is_none());
+    assert_eq!(live_intervals(), 0, "a connected badge sets no timer");
 
     chaos("outage", json!({ "secs": 30.0, "client": client })).await;
     wait_badge(&m, "reconnecting").await;
@@ -589,6 +617,7 @@ async fn connection_badge_counts_down_and_retries_now() {
     })
     .await;
     assert_eq!(m.text(".lts-sr-only"), "Reconnecting (attempt 1)");
+    assert_eq!(live_intervals(), 1, "one countdown timer");
 
     let before = attempts(&client).await.len();
     let retry: web_sys::HtmlElement = m.find(".lts-retry").unwrap().unchecked_into();
@@ -610,6 +639,7 @@ async fn connection_badge_counts_down_and_retries_now() {
     wait_badge(&m, "connected").await;
     assert_eq!(m.text(".lts-badge-text"), "Live");
     assert!(m.find(".lts-retry").is_none());
+    wait_until("countdown timer stopped", 1_000, || live_intervals() == 0).await;
     // The button is gone; keyboard focus stayed on the badge instead of falling to the page.
     let focused = web_sys::window()
         .unwrap()

@@ -3,8 +3,9 @@ use std::time::Duration;
 use leptos::html::Div;
 use leptos::prelude::*;
 
-use super::clock::use_ticker;
+use super::clock::use_tick_while;
 use super::shared::use_task_stream_context;
+use crate::status::ConnectionStatus;
 use crate::use_task_stream::UseTaskStream;
 
 /// The connection status, with a live countdown to the next retry, the attempt number and a
@@ -39,8 +40,10 @@ pub fn ConnectionBadge(
     let status = stream.status;
     // The countdown re-renders on every tick and every status change, reading the clock then:
     // a tick's time can be up to a period old when a retry is scheduled, and showed a 4 s wait
-    // as "5 s".
-    let tick = use_ticker(Duration::from_millis(250), || ());
+    // as "5 s". It ticks only while a retry is pending: otherwise the text does not change.
+    let tick = use_tick_while(Duration::from_millis(250), move || {
+        status.with(|s| matches!(s, ConnectionStatus::Reconnecting { .. }))
+    });
     let badge = NodeRef::<Div>::new();
     let retry = move |_| {
         // The button is about to go (the status turns Connecting): keep focus nearby.

@@ -21,3 +21,26 @@ where
     let _ = (period, set_value);
     value
 }
+
+/// A trigger notified every `period` while `active()` holds (tracked: the timer starts and
+/// stops with it), so that a component idle most of the time sets no timer then. Never
+/// notified on the server.
+pub(crate) fn use_tick_while(period: Duration, active: impl Fn() -> bool + 'static) -> ArcTrigger {
+    let tick = ArcTrigger::new();
+    #[cfg(target_arch = "wasm32")]
+    {
+        let tick = tick.clone();
+        Effect::new(move |_| {
+            if active() {
+                let tick = tick.clone();
+                if let Ok(handle) = set_interval_with_handle(move || tick.notify(), period) {
+                    // Runs before the effect's next run and when the component goes.
+                    on_cleanup(move || handle.clear());
+                }
+            }
+        });
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (period, active);
+    tick
+}
