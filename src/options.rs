@@ -75,9 +75,16 @@ impl EventStreamOptions {
     /// Name of the query parameter that carries the last event id on reconnect (a new
     /// `EventSource` cannot set the `Last-Event-ID` header). `None` disables resuming.
     /// Defaults to `Some("lastEventId")`. [`Transport::Fetch`] sends the standard
-    /// `Last-Event-ID` header instead (unless this is `None`).
-    pub fn resume(mut self, param: Option<impl Into<String>>) -> Self {
-        self.resume = param.map(Into::into).filter(|p| !p.is_empty());
+    /// `Last-Event-ID` header instead (unless this is `None`). An empty name counts as `None`.
+    ///
+    /// ```
+    /// use leptos_task_stream::EventStreamOptions;
+    /// let custom = EventStreamOptions::default().resume(Some("since"));
+    /// let off = EventStreamOptions::default().resume(None);
+    /// assert_ne!(custom, off);
+    /// ```
+    pub fn resume(mut self, param: Option<&str>) -> Self {
+        self.resume = param.filter(|p| !p.is_empty()).map(str::to_owned);
         self
     }
 
@@ -118,16 +125,25 @@ impl EventStreamOptions {
         self
     }
 
-    /// Event name that only proves liveness. Defaults to `Some("heartbeat")`.
-    pub fn heartbeat_event(mut self, name: Option<impl Into<String>>) -> Self {
-        self.heartbeat_event = name.map(Into::into);
+    /// Event name that only proves liveness. Defaults to `Some("heartbeat")`; `None` treats no
+    /// event as a heartbeat.
+    ///
+    /// ```
+    /// use leptos_task_stream::EventStreamOptions;
+    /// let options = EventStreamOptions::default()
+    ///     .heartbeat_event(Some("ping"))
+    ///     .end_event(None);
+    /// # let _ = options;
+    /// ```
+    pub fn heartbeat_event(mut self, name: Option<&str>) -> Self {
+        self.heartbeat_event = name.map(str::to_owned);
         self
     }
 
     /// Event name with which the server says the stream is complete (the hook closes and never
-    /// reconnects on its own). Defaults to `Some("end")`.
-    pub fn end_event(mut self, name: Option<impl Into<String>>) -> Self {
-        self.end_event = name.map(Into::into);
+    /// reconnects on its own). Defaults to `Some("end")`; `None` treats no event as the end.
+    pub fn end_event(mut self, name: Option<&str>) -> Self {
+        self.end_event = name.map(str::to_owned);
         self
     }
 
@@ -210,7 +226,7 @@ impl TaskStreamOptions {
     }
 
     /// See [`EventStreamOptions::resume`].
-    pub fn resume(mut self, param: Option<impl Into<String>>) -> Self {
+    pub fn resume(mut self, param: Option<&str>) -> Self {
         self.stream = self.stream.resume(param);
         self
     }

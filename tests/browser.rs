@@ -119,7 +119,7 @@ async fn a_dropped_stream_backs_off_then_resumes_without_loss() {
 async fn without_resume_a_reconnect_sends_no_id_and_counts_no_resume() {
     // Pins `resume(None)`: the reconnect carries no id (the server starts over with a
     // snapshot) and `stats.resumes` stays 0, although an id was held.
-    let s = mount("no-resume", fast_options().resume(None::<String>));
+    let s = mount("no-resume", fast_options().resume(None));
     s.wait_connected().await;
     wait_until("an id", 5_000, || {
         s.stream.stream.last_event_id.get_untracked().is_some()
