@@ -82,23 +82,29 @@ impl TaskStore {
         }
     }
 
-    /// Ids of the tasks in a column, in arrival order (reactive).
-    pub fn column(&self, status: TaskStatus) -> Signal<Vec<String>> {
+    /// Ids of the tasks in a column, in arrival order, as a signal. An `Arc` signal, like
+    /// [`task`](Self::task): it takes no slot in the reactive arena, so calling this inside a
+    /// reactive closure allocates nothing that outlives the call. For a `Copy` handle, convert
+    /// it once where the component is set up: `let ids: Signal<_> = tasks.column(s).into();`.
+    /// After the store's owner is disposed, an empty list.
+    pub fn column(&self, status: TaskStatus) -> ArcReadSignal<Vec<String>> {
         self.inner
-            .with_value(|i| i.columns[col(status)].read_only())
-            .into()
+            .try_with_value(|i| i.columns[col(status)].read_only())
+            .unwrap_or_else(|| ArcRwSignal::new(Vec::new()).read_only())
     }
 
-    /// Number of tasks in a column (reactive).
+    /// Number of tasks in a column (reactive; 0 after the store's owner is disposed).
     pub fn count(&self, status: TaskStatus) -> usize {
         self.inner
-            .with_value(|i| i.columns[col(status)].clone())
-            .with(Vec::len)
+            .try_with_value(|i| i.columns[col(status)].clone())
+            .map_or(0, |c| c.with(Vec::len))
     }
 
-    /// Number of tasks on the board (reactive).
+    /// Number of tasks on the board (reactive; 0 after the store's owner is disposed).
     pub fn len(&self) -> usize {
-        self.inner.with_value(|i| i.len.clone()).get()
+        self.inner
+            .try_with_value(|i| i.len.clone())
+            .map_or(0, |len| len.get())
     }
 
     /// `true` when the board is empty (reactive).
@@ -249,5 +255,51 @@ impl TaskStore {
 impl Default for TaskStore {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str, status: TaskStatus, version: u64) -> Task {
+        Task {
+            id: id.into(),
+            title: id.into(),
+            status,
+            agent: "a".into(),
+            progress: None,
+            version,
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn columns_counts_and_reads_after_the_owner_is_gone() {
+        let owner = Owner::new();
+        let store = owner.with(TaskStore::new);
+        // Outside the browser a flush runs at once.
+        store.apply_task(task("t1", TaskStatus::Running, 1));
+        store.apply_task(task("t2", TaskStatus::Queued, 1));
+        store.apply_task(task("t1", TaskStatus::Done, 2));
+        assert_eq!(store.column(TaskStatus::Done).get_untracked(), ["t1"]);
+        assert_eq!(store.column(TaskStatus::Queued).get_untracked(), ["t2"]);
+        assert_eq!(store.count(TaskStatus::Running), 0);
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.task("t1").map(|t| t.get_untracked().version), Some(2));
+
+        // A handle kept past the owner (an event handler, a late callback) reads as empty
+        // and does not panic.
+        owner.cleanup();
+        assert!(store.column(TaskStatus::Done).get_untracked().is_empty());
+        assert_eq!(store.count(TaskStatus::Done), 0);
+        assert_eq!(store.len(), 0);
+        assert!(store.is_empty());
+        assert!(store.task("t1").is_none());
+        assert!(!store.apply_task(task("t3", TaskStatus::Queued, 1)));
+        assert!(!store.remove("t1"));
+        store.replace(vec![task("t4", TaskStatus::Queued, 1)]);
+        store.flush();
+        assert!(store.snapshot_untracked().is_empty());
     }
 }

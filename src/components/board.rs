@@ -170,7 +170,7 @@ fn Column(
     now: ReadSignal<i64>,
     budget: StoredValue<FrameBudget>,
 ) -> impl IntoView {
-    let ids = tasks.column(status);
+    let ids: Signal<Vec<String>> = tasks.column(status).into();
     let shown = growing_ids(
         ids,
         StoredValue::new(FxSet::default()),
