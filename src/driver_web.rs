@@ -34,9 +34,7 @@ use web_sys::{
 use super::{Deliver, Signals};
 use crate::backoff::JitterRng;
 use crate::error::{StreamError, StreamStats};
-use crate::machine::{
-    Command, ConnId, ConnectionMachine, Input, MachineConfig, RefreshId, TimerId,
-};
+use crate::machine::{Command, ConnId, ConnectionMachine, Input, RefreshId, TimerId};
 use crate::options::EventStreamOptions;
 use crate::sse::{SseItem, SseParser};
 use crate::transport::{FetchOptions, Transport};
@@ -216,13 +214,10 @@ pub(crate) fn start(
     deliver: Deliver,
     signals: Signals,
 ) -> Option<Control> {
-    let refresh = matches!(&options.transport, Transport::Fetch(f) if f.refreshes_credentials());
-    let config = MachineConfig::new(options.backoff.clone())
-        .stale_after(options.stale_after)
-        .online_jitter(options.online_jitter)
-        .max_retry_after(options.max_retry_after)
-        .refresh_credentials(refresh);
-    let machine = match ConnectionMachine::new(config, JitterRng::from_seed(random_seed())) {
+    let machine = match ConnectionMachine::new(
+        super::machine_config(&options),
+        JitterRng::from_seed(random_seed()),
+    ) {
         Ok(m) => m.with_online(navigator_online()),
         Err(e) => {
             leptos::logging::debug_warn!("leptos-task-stream: {e}; not connecting to {url}");

@@ -189,6 +189,20 @@ pub(crate) fn use_stream_with(
     }
 }
 
+/// The state machine's settings from the hook's options (both drivers: the browser's and the
+/// inert one on the server, which reports the same configuration errors).
+fn machine_config(options: &EventStreamOptions) -> crate::machine::MachineConfig {
+    let refresh = matches!(
+        &options.transport,
+        crate::transport::Transport::Fetch(f) if f.refreshes_credentials()
+    );
+    crate::machine::MachineConfig::new(options.backoff.clone())
+        .stale_after(options.stale_after)
+        .online_jitter(options.online_jitter)
+        .max_retry_after(options.max_retry_after)
+        .refresh_credentials(refresh)
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod driver {
     //! Native / SSR stand-in: opens nothing, never panics.
@@ -207,7 +221,9 @@ mod driver {
         _deliver: Deliver,
         signals: Signals,
     ) -> Option<Control> {
-        if let Err(e) = options.backoff.validate() {
+        // The browser's checks, so that the server renders what the client will show.
+        let rng = crate::backoff::JitterRng::from_seed(0);
+        if let Err(e) = crate::machine::ConnectionMachine::new(machine_config(&options), rng) {
             signals.misconfigured(e);
         }
         None

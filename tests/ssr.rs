@@ -1,6 +1,8 @@
 //! The hooks on the server (SSR) and on native targets: inert signals, nothing opened, no panic.
 #![cfg(not(target_arch = "wasm32"))] // Native tests; tests/browser.rs is the wasm suite.
 
+use std::time::Duration;
+
 use leptos::prelude::*;
 use leptos_task_stream::{
     protocol::TaskStatus, provide_task_stream, shared_stream_count, use_event_stream,
@@ -74,6 +76,52 @@ fn invalid_options_are_reported_on_the_server_too() {
             s.last_error.get_untracked(),
             Some(StreamError::InvalidOptions(error))
         );
+    });
+}
+
+#[test]
+fn every_setting_the_browser_refuses_is_refused_on_the_server_too() {
+    // Pins: the server renders `Closed { Misconfigured }` for the same options as the browser
+    // driver, not only for a bad backoff, so hydration finds what the server rendered.
+    let day = Duration::from_secs(24 * 3600);
+    let cases = [
+        (
+            "stale_after",
+            TaskStreamOptions::default().stale_after(Some(day * 2)),
+        ),
+        (
+            "online_jitter",
+            TaskStreamOptions::default().online_jitter(day * 2),
+        ),
+        (
+            "max_retry_after",
+            TaskStreamOptions::default().max_retry_after(day * 2),
+        ),
+    ];
+    for (field, options) in cases {
+        let owner = Owner::new();
+        owner.with(|| {
+            let s = use_task_stream("/api/events", options);
+            match s.status.get_untracked() {
+                ConnectionStatus::Closed {
+                    reason: CloseReason::Misconfigured { error },
+                } => assert!(
+                    matches!(error, BackoffError::TooLong { field: f, .. } if f == field),
+                    "{field}: {error:?}"
+                ),
+                other => panic!("{field}: expected Closed(Misconfigured), got {other:?}"),
+            }
+        });
+        owner.cleanup();
+    }
+    // Within bounds: not refused.
+    let owner = Owner::new();
+    owner.with(|| {
+        let s = use_task_stream(
+            "/api/events",
+            TaskStreamOptions::default().stale_after(Some(day)),
+        );
+        assert_eq!(s.status.get_untracked(), ConnectionStatus::Connecting);
     });
 }
 
