@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    use_task_stream, Backoff, ConnectionBadge, FetchOptions, Jitter, StrugStream, TaskBoard,
-    TaskStreamOptions, TaskStreamProvider, Transport,
+    shared_stream_count, use_shared_task_stream, use_task_stream, Backoff, ConnectionBadge,
+    FetchOptions, Jitter, StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider, Transport,
 };
 use serde_json::json;
 use wasm_bindgen::JsCast;
@@ -726,6 +726,24 @@ async fn components_on_one_url_share_one_connection() {
     );
     drop(second);
     wait_no_open_streams(&client).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_shared_stream_asked_for_outside_a_component_is_not_kept_open() {
+    // Pins: with no reactive owner nothing could ever release a share, so the stream is not
+    // registered (it would stay open for the page's life); it closes at once, like an unowned
+    // `use_task_stream`, and leaves nothing open on the server.
+    assert!(Owner::current().is_none());
+    let client = tag("unowned-shared");
+    let before = shared_stream_count();
+    let s = use_shared_task_stream(url_for(&client), fast_options());
+    assert_eq!(shared_stream_count(), before, "not registered");
+    sleep(500).await;
+    assert_eq!(open_streams(&client).await, 0);
+    assert!(s
+        .status
+        .try_get_untracked()
+        .is_none_or(|s| !s.is_connected()));
 }
 
 #[wasm_bindgen_test]

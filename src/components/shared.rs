@@ -12,6 +12,9 @@ struct Entry {
     owner: Owner,
     stream: UseTaskStream,
     users: usize,
+    /// The first caller's options, to tell a later caller that its own are not used.
+    #[cfg(debug_assertions)]
+    options: TaskStreamOptions,
 }
 
 thread_local! {
@@ -36,8 +39,13 @@ fn detached_owner() -> Owner {
 }
 
 /// Like [`use_task_stream`], but every caller with the same `url` shares one connection. The
-/// first caller's `options` are used; the connection closes when the last caller's component
-/// unmounts.
+/// first caller's `options` are used (debug builds warn on the console when a later caller's
+/// differ); the connection closes when the last caller's component unmounts.
+///
+/// Call it in a component (under a reactive owner), like [`use_task_stream`]: the owner's
+/// cleanup is what releases the caller's share. Outside an owner nothing could ever release
+/// it, so it is not shared: the caller gets [`use_task_stream`]'s unowned stream, which closes
+/// at once, and debug builds warn.
 ///
 /// Sharing happens in the browser only. On the server (SSR) each caller gets its own inert
 /// stream, as [`use_task_stream`] gives: nothing is opened there, and a registry shared by
@@ -59,8 +67,22 @@ pub fn use_shared_task_stream(url: impl Into<String>, options: TaskStreamOptions
         return use_task_stream(url, options);
     }
     let url = url.into();
+    if Owner::current().is_none() {
+        leptos::logging::debug_warn!(
+            "leptos-task-stream: use_shared_task_stream({url:?}) called outside a reactive \
+             owner; nothing could release it, so it is not shared. Call it inside a component."
+        );
+        return use_task_stream(url, options);
+    }
     let existing = REGISTRY.with_borrow_mut(|r| {
         r.get_mut(&url).map(|e| {
+            #[cfg(debug_assertions)]
+            if e.options != options {
+                leptos::logging::debug_warn!(
+                    "leptos-task-stream: the shared stream for {url:?} is already open with \
+                     other options; these are not used (the first caller's are)."
+                );
+            }
             e.users += 1;
             e.stream
         })
@@ -69,6 +91,8 @@ pub fn use_shared_task_stream(url: impl Into<String>, options: TaskStreamOptions
         Some(stream) => stream,
         None => {
             let owner = detached_owner();
+            #[cfg(debug_assertions)]
+            let first = options.clone();
             let stream = owner.with(|| use_task_stream(url.clone(), options));
             REGISTRY.with_borrow_mut(|r| {
                 r.insert(
@@ -77,6 +101,8 @@ pub fn use_shared_task_stream(url: impl Into<String>, options: TaskStreamOptions
                         owner,
                         stream,
                         users: 1,
+                        #[cfg(debug_assertions)]
+                        options: first,
                     },
                 )
             });
