@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 
-use crate::hash::{FxMap, FxSet};
+use crate::hash::FxMap;
 
 use crate::protocol::{Activity, Task, TaskStatus};
 
@@ -182,30 +182,40 @@ impl Board {
     }
 }
 
-/// The most recent activity lines, de-duplicated by id, oldest first.
+/// The most recent activity lines, de-duplicated, oldest first.
+///
+/// A line whose id was seen recently **with the same content** is a replay (a resume after a
+/// reconnect, a duplicate delivery) and is dropped. A known id with different content is a new
+/// line: a server that restarted may count its ids from the start again, and its new lines
+/// must not vanish as "duplicates". Lines are numbered as they arrive
+/// ([`numbered`](Self::numbered)), which gives keyed lists a unique key even then.
 ///
 /// ```
 /// use leptos_task_stream::board::ActivityLog;
 /// use leptos_task_stream::protocol::{Activity, Level};
 ///
-/// let line = |id: &str| Activity {
+/// let line = |id: &str, message: &str| Activity {
 ///     id: id.into(), task_id: None, agent: "scout".into(), level: Level::Info,
-///     message: "hello".into(), at: "2026-11-25T14:00:00Z".into(),
+///     message: message.into(), at: "2026-11-25T14:00:00Z".into(),
 /// };
 /// let mut log = ActivityLog::new(2);
-/// assert!(log.push(line("a1")));
-/// assert!(!log.push(line("a1")), "duplicates are dropped");
-/// log.push(line("a2"));
-/// log.push(line("a3"));
-/// assert_eq!(log.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["a2", "a3"]);
+/// assert!(log.push(line("a1", "hello")));
+/// assert!(!log.push(line("a1", "hello")), "replays are dropped");
+/// assert!(log.push(line("a1", "after a restart")), "a reused id with new content is kept");
+/// log.push(line("a2", "more"));
+/// assert_eq!(log.iter().map(|a| a.message.as_str()).collect::<Vec<_>>(), ["after a restart", "more"]);
+/// assert_eq!(log.numbered().map(|(n, _)| n).collect::<Vec<_>>(), [2, 3]);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivityLog {
     capacity: usize,
-    lines: VecDeque<Activity>,
-    /// Ids seen recently, including some already evicted from `lines`, so that a replay of an
-    /// evicted line is still recognised. Bounded at `4 × capacity`.
-    seen: FxSet<String>,
+    /// Lines with their arrival number.
+    lines: VecDeque<(u64, Activity)>,
+    next: u64,
+    /// Ids seen recently, with a fingerprint of their line's content, including some already
+    /// evicted from `lines`, so that a replay of an evicted line is still recognised. Bounded
+    /// at `4 × capacity`.
+    seen: FxMap<String, u64>,
     seen_order: VecDeque<String>,
 }
 
@@ -218,30 +228,49 @@ impl Default for ActivityLog {
 /// Default number of activity lines kept.
 pub const DEFAULT_ACTIVITY_CAPACITY: usize = 200;
 
+/// What tells a replay from a new line under a reused id.
+fn fingerprint(line: &Activity) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = crate::hash::Fx.build_hasher();
+    line.task_id.hash(&mut h);
+    line.agent.hash(&mut h);
+    line.level.as_str().hash(&mut h);
+    line.message.hash(&mut h);
+    line.at.hash(&mut h);
+    h.finish()
+}
+
 impl ActivityLog {
     /// An empty log keeping at most `capacity` lines (at least 1).
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
             lines: VecDeque::new(),
-            seen: FxSet::default(),
+            next: 0,
+            seen: FxMap::default(),
             seen_order: VecDeque::new(),
         }
     }
 
-    /// Appends a line unless its id was seen recently; returns whether it was added.
+    /// Appends a line unless it is a replay of one seen recently (same id, same content);
+    /// returns whether it was added.
     pub fn push(&mut self, line: Activity) -> bool {
-        if self.seen.contains(&line.id) {
-            return false;
-        }
-        self.seen.insert(line.id.clone());
-        self.seen_order.push_back(line.id.clone());
-        while self.seen_order.len() > self.capacity.saturating_mul(4) {
-            if let Some(old) = self.seen_order.pop_front() {
-                self.seen.remove(&old);
+        let print = fingerprint(&line);
+        match self.seen.insert(line.id.clone(), print) {
+            Some(held) if held == print => return false,
+            // The id is remembered already: its place in the order stays.
+            Some(_) => {}
+            None => {
+                self.seen_order.push_back(line.id.clone());
+                while self.seen_order.len() > self.capacity.saturating_mul(4) {
+                    if let Some(old) = self.seen_order.pop_front() {
+                        self.seen.remove(&old);
+                    }
+                }
             }
         }
-        self.lines.push_back(line);
+        self.next += 1;
+        self.lines.push_back((self.next, line));
         while self.lines.len() > self.capacity {
             self.lines.pop_front();
         }
@@ -250,7 +279,16 @@ impl ActivityLog {
 
     /// Lines, oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Activity> + ExactSizeIterator {
-        self.lines.iter()
+        self.lines.iter().map(|(_, line)| line)
+    }
+
+    /// Lines, oldest first, each with its arrival number: 1 for the first line this log took,
+    /// then one more per line. Unique within the log, even when a server reuses ids, so it is
+    /// the key for a keyed list (`<For>`).
+    pub fn numbered(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = (u64, &Activity)> + ExactSizeIterator {
+        self.lines.iter().map(|(n, line)| (*n, line))
     }
 
     /// Number of lines held.
@@ -270,7 +308,7 @@ impl ActivityLog {
 
     /// The newest line.
     pub fn last(&self) -> Option<&Activity> {
-        self.lines.back()
+        self.lines.back().map(|(_, line)| line)
     }
 }
 
@@ -474,5 +512,56 @@ mod tests {
         assert!(!log.push(activity("a7")));
         assert_eq!(log.len(), 3);
         assert_eq!(ActivityLog::new(0).capacity(), 1);
+    }
+
+    #[test]
+    fn a_restarted_server_reusing_activity_ids_loses_no_line() {
+        // A server that restarts may count its ids from a1 again. Its new lines differ (a later
+        // `at`, another message): they are kept, and the replays of either run are not.
+        let mut log = ActivityLog::new(200);
+        let run = |at: &str| -> Vec<Activity> {
+            (1..=50)
+                .map(|i| Activity {
+                    at: at.into(),
+                    ..activity(&format!("a{i}"))
+                })
+                .collect()
+        };
+        for line in run("2026-11-25T14:00:00Z") {
+            assert!(log.push(line));
+        }
+        for line in run("2026-11-25T15:00:00Z") {
+            assert!(
+                log.push(line),
+                "a line after the restart was taken for a replay"
+            );
+        }
+        assert_eq!(log.len(), 100);
+        for line in run("2026-11-25T15:00:00Z") {
+            assert!(!log.push(line), "a replay was taken for a new line");
+        }
+        assert_eq!(log.len(), 100);
+        // The arrival numbers stay unique though the ids repeat.
+        let numbers: std::collections::BTreeSet<u64> = log.numbered().map(|(n, _)| n).collect();
+        assert_eq!(numbers.len(), 100);
+        // A change of level, agent, task or message alone is a different line, too.
+        let base = activity("b1");
+        assert!(log.push(base.clone()));
+        assert!(log.push(Activity {
+            level: Level::Warn,
+            ..base.clone()
+        }));
+        assert!(log.push(Activity {
+            agent: "b".into(),
+            ..base.clone()
+        }));
+        assert!(log.push(Activity {
+            task_id: Some("t".into()),
+            ..base.clone()
+        }));
+        assert!(log.push(Activity {
+            message: "n".into(),
+            ..base
+        }));
     }
 }

@@ -342,6 +342,38 @@ async fn a_card_follows_its_task_after_a_removal_and_return_flushed_in_one_go() 
 }
 
 #[wasm_bindgen_test]
+async fn the_feed_shows_lines_of_a_restarted_server_that_reuses_ids() {
+    // Pins: a server that restarted and counts its activity ids from the start again loses no
+    // line: same id, other content is a new line, and both render (the feed is keyed by
+    // arrival, not by id); an exact replay is still dropped.
+    let (m, client) = mount_feed("reused-ids", 50);
+    wait_stream_open(&client).await;
+    let id = format!("{client}-a1");
+    let selector = format!("[data-activity-id='{id}']");
+    inject(
+        &client,
+        "activity",
+        activity(&id, "info", "before the restart"),
+    )
+    .await;
+    wait_for(&m, &selector).await;
+    let mut again = activity(&id, "info", "after the restart");
+    again["at"] = json!("2026-11-25T15:00:00Z");
+    inject(&client, "activity", again.clone()).await;
+    wait_until("both lines", 3_000, || m.all(&selector).len() == 2).await;
+    inject(&client, "activity", again).await;
+    sleep(200).await;
+    let texts: Vec<String> = m
+        .all(&format!("{selector} .lts-line-message"))
+        .iter()
+        .map(|e| e.text_content().unwrap_or_default())
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].ends_with("before the restart"), "{texts:?}");
+    assert!(texts[1].ends_with("after the restart"), "{texts:?}");
+}
+
+#[wasm_bindgen_test]
 async fn task_board_shows_an_empty_state() {
     // Pins: a board with no tasks says so.
     let m = Mount::new(|| {

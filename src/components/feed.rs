@@ -79,10 +79,10 @@ pub fn StrugStream(
         let agent = agent_filter.get();
         let level = level_filter.get();
         activity.with(|log| {
-            let kept: Vec<Activity> = log
-                .iter()
-                .filter(|a| shown(a, &agent, &level))
-                .cloned()
+            let kept: Vec<(u64, Activity)> = log
+                .numbered()
+                .filter(|(_, a)| shown(a, &agent, &level))
+                .map(|(n, a)| (n, a.clone()))
                 .collect();
             let skip = max_lines.map_or(0, |m| kept.len().saturating_sub(m));
             kept.into_iter().skip(skip).collect::<Vec<_>>()
@@ -187,9 +187,8 @@ pub fn StrugStream(
                 node_ref=list
                 on:scroll=on_scroll
             >
-                <For each=lines key=|a| a.id.clone() let:line>
-                    <Line line now/>
-                </For>
+                // Keyed by arrival number: unique even when a restarted server reuses ids.
+                <For each=lines key=|(n, _)| *n children=move |(_, line)| view! { <Line line now/> }/>
             </ol>
             {move || nothing_shown().map(|text| view! { <p class="lts-empty lts-feed-empty">{text}</p> })}
             <Show when=move || !following.get()>
