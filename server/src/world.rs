@@ -191,7 +191,8 @@ impl World {
             missions: HashMap::new(),
             mission_order: VecDeque::new(),
             next_mission: 1,
-            next_activity: 1,
+            // Like the event ids: a restarted server does not reuse the old process's ids.
+            next_activity: unix_ms().saturating_mul(1000),
             log: VecDeque::new(),
             capacity: capacity.max(1),
             head: unix_ms().saturating_mul(1000),
@@ -295,8 +296,8 @@ impl World {
         level: Level,
         message: String,
     ) {
-        let id = format!("a{}", self.next_activity);
         self.next_activity += 1;
+        let id = format!("a{}", self.next_activity);
         let ev = TaskEvent::Activity(Activity {
             id,
             task_id: task_id.map(str::to_owned),
@@ -595,6 +596,40 @@ mod tests {
             w.connect(Some(w.head() - 3), None).start,
             Start::Replay { .. }
         ));
+    }
+
+    /// The activity ids in a world's log.
+    fn activity_ids(w: &World) -> Vec<String> {
+        w.log
+            .iter()
+            .filter_map(|e| {
+                let frame = std::str::from_utf8(&e.frame).ok()?;
+                let data = frame.lines().find_map(|l| l.strip_prefix("data: "))?;
+                match serde_json::from_str::<serde_json::Value>(data)
+                    .ok()?
+                    .get("id")?
+                {
+                    serde_json::Value::String(id) if frame.contains("event: activity") => {
+                        Some(id.clone())
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_restarted_world_does_not_reuse_activity_ids() {
+        let mut before = world();
+        before.create_mission(3, false);
+        let old = activity_ids(&before);
+        assert!(!old.is_empty());
+        std::thread::sleep(Duration::from_millis(2));
+        let mut after = world();
+        after.create_mission(3, false);
+        let new = activity_ids(&after);
+        assert!(!new.is_empty());
+        assert!(new.iter().all(|id| !old.contains(id)), "{old:?} {new:?}");
     }
 
     #[test]
