@@ -602,9 +602,10 @@ impl Driver {
             }
             match item {
                 Ok(SseItem::Event(e)) => {
-                    // As with `EventSource`, names nobody listens to are not delivered; unlike
-                    // with it, their ids are seen, and resuming after them replays nothing.
-                    if self.names.contains(&e.event) {
+                    // As with `EventSource`, names nobody listens to are not delivered (unless
+                    // the hook asked for every name, to report unknown ones); unlike with it,
+                    // their ids are seen, and resuming after them replays nothing.
+                    if self.options.every_event || self.names.contains(&e.event) {
                         self.on_event(conn, &e.event, e.id, e.data);
                     } else {
                         self.on_id(conn, e.id);

@@ -43,6 +43,10 @@ pub struct EventStreamOptions {
     pub(crate) online_jitter: Duration,
     pub(crate) transport: Transport,
     pub(crate) max_retry_after: Duration,
+    /// Deliver events of every name, not only `events`' (set by `use_task_stream`, whose
+    /// decoder reports names outside the protocol). Only a transport that sees every event
+    /// can: the fetch transport. An `EventSource` dispatches only the names listened to.
+    pub(crate) every_event: bool,
 }
 
 impl Default for EventStreamOptions {
@@ -61,6 +65,7 @@ impl Default for EventStreamOptions {
             online_jitter: crate::machine::DEFAULT_ONLINE_JITTER,
             transport: Transport::EventSource,
             max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            every_event: false,
         }
     }
 }

@@ -47,9 +47,11 @@ impl UseTaskStream {
 ///
 /// Applying events is idempotent and order-safe: a `task` with a version ≤ the one held is
 /// ignored, a `snapshot` replaces the board, activity is de-duplicated by id. A resume, a replay
-/// or a duplicate never corrupts the board. Malformed events and unexpected unnamed events set
-/// `last_error`, count in `stats.decode_errors`, and never stop the stream. (`EventSource`
-/// delivers only the event names it listens to: other named events never reach scripts.)
+/// or a duplicate never corrupts the board. Malformed events and events the protocol does not
+/// have set `last_error`, count in `stats.decode_errors`, and never stop the stream. (With the
+/// default `EventSource` transport that covers unnamed events only: an `EventSource` delivers
+/// just the event names it listens to, and other named events never reach scripts. With
+/// [`Transport::Fetch`](crate::Transport::Fetch) every unknown name is reported.)
 ///
 /// Call it inside a component: the connection closes when the component unmounts.
 ///
@@ -83,7 +85,7 @@ pub fn use_task_stream(url: impl Into<String>, options: TaskStreamOptions) -> Us
     let activity = ArcRwSignal::new(ActivityLog::new(options.activity_capacity));
     let activity_signal = activity.read_only().into();
     let activity_notify = Rc::new(std::cell::Cell::new(false));
-    let stream_options = options.stream.events([
+    let mut stream_options = options.stream.events([
         event_names::SNAPSHOT,
         event_names::TASK,
         event_names::TASK_REMOVED,
@@ -91,6 +93,8 @@ pub fn use_task_stream(url: impl Into<String>, options: TaskStreamOptions) -> Us
         // Unnamed events are not part of the protocol: listen so they are reported, not lost.
         "message",
     ]);
+    // With the fetch transport, names the protocol does not have are reported too.
+    stream_options.every_event = true;
     let apply = move |event: TaskEvent| match event {
         TaskEvent::Snapshot(s) => {
             tasks.replace(s.tasks);

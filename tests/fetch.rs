@@ -394,6 +394,49 @@ async fn the_servers_retry_field_sets_the_floor() {
 }
 
 #[wasm_bindgen_test]
+async fn event_names_outside_the_protocol_are_reported_and_the_stream_continues() {
+    // Pins: the fetch transport sees every event, so a name the protocol does not have (which
+    // an `EventSource` would hide from scripts) sets a typed last_error and counts as a decode
+    // error; the stream stays up and later events apply. A heartbeat is not reported.
+    let s = mount("bogus-name", fetch_options(FetchOptions::default()));
+    s.wait_connected().await;
+    for event in ["bogus", "heartbeat"] {
+        chaos(
+            "inject",
+            json!({ "client": s.client, "event": event, "data": "{}" }),
+        )
+        .await;
+    }
+    wait_until("decode error", 3_000, || {
+        s.stream.stats.get_untracked().decode_errors == 1
+    })
+    .await;
+    let err = s.stream.last_error.get_untracked().unwrap();
+    assert!(matches!(err, StreamError::Decode(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("unknown event type \"bogus\""),
+        "{err}"
+    );
+    let task = json!({
+        "id": "after-bogus", "title": "still alive", "status": "running", "agent": "test",
+        "version": 1, "updated_at": "2026-11-25T14:00:00Z"
+    });
+    chaos(
+        "inject",
+        json!({ "client": s.client, "event": "task", "data": task.to_string() }),
+    )
+    .await;
+    wait_until("valid event applied", 3_000, || {
+        s.stream.tasks.get_untracked("after-bogus").is_some()
+    })
+    .await;
+    sleep(200).await;
+    assert_eq!(s.stream.stats.get_untracked().decode_errors, 1);
+    assert!(s.status().is_connected());
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
 async fn adversarial_chunkings_give_the_same_board() {
     // Pins the parser in the browser: one byte per read, CRLF split between reads, UTF-8
     // characters split between reads, a split BOM — the board converges, non-ASCII text
@@ -608,9 +651,10 @@ async fn resumed_from(s: &Mounted) -> String {
 #[wasm_bindgen_test]
 async fn id_checkpoints_and_unlistened_events_move_the_resume_id() {
     // Pins the fetch transport's resume id against what the stream said: a block with only an
-    // `id:` (a server's checkpoint) and an event nobody listens to both move it, so a resume
-    // replays nothing before them. (An `id:` in a block cut off by a drop never reaches the
-    // driver: the parser commits ids at blank lines, see `sse.rs`.)
+    // `id:` (a server's checkpoint) and an event of a name outside the protocol (reported as a
+    // decode error) both move it, so a resume replays nothing before them. (An `id:` in a block
+    // cut off by a drop never reaches the driver: the parser commits ids at blank lines, see
+    // `sse.rs`.)
     let s = open_when_quiet("fetch-ids").await;
     inject_id(&s, "id: 900000001\n\n", "900000001").await;
     inject_id(
@@ -621,7 +665,7 @@ async fn id_checkpoints_and_unlistened_events_move_the_resume_id() {
     .await;
     assert_eq!(resumed_from(&s).await, "900000002");
     let stats = s.stream.stats.get_untracked();
-    assert_eq!((stats.resumes, stats.decode_errors), (1, 0));
+    assert_eq!((stats.resumes, stats.decode_errors), (1, 1));
     s.unmount();
 }
 
