@@ -68,7 +68,12 @@ async fn chaos_soak_converges() {
             b
         };
         let secs_in = |lo: u64, hi: u64, r: u64| (lo + r % (hi - lo + 1)) as f64 / 1_000.0;
-        let roll = pick(14);
+        let past_middle = js_sys::Date::now() - start > secs * 500.0;
+        let roll = if restarts == 0 && past_middle {
+            13
+        } else {
+            pick(14)
+        };
         let action = match roll {
             0..=3 => {
                 let n = 3 + pick(8) as u32;
@@ -100,6 +105,7 @@ async fn chaos_soak_converges() {
                 let _ = try_chaos("flap", body(json!({ "secs": s, "after_ms": after }))).await;
                 format!("flap {s} s after {after} ms")
             }
+            // At least one restart per soak: past the middle of the schedule, force it.
             _ if restarts < 2 => {
                 restarts += 1;
                 let _ = try_chaos("restart", json!({})).await;
@@ -117,7 +123,12 @@ async fn chaos_soak_converges() {
     // Heal, then let the client find its way back on its own.
     wait_server_up(seed).await;
     let _ = try_chaos("heal", json!({})).await;
-    dispatch_mission(3).await;
+    let healed_at = js_sys::Date::now();
+    let mission = dispatch_mission(3).await;
+    let mission = mission["mission_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let what = format!("[soak seed {seed}] faults: {faults:?}");
     wait_until(&format!("Connected after the soak {what}"), 15_000, || {
         stream.status.get_untracked() == ConnectionStatus::Connected
@@ -134,6 +145,24 @@ async fn chaos_soak_converges() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), ids.len(), "duplicate activity ids {what}");
+    // The feed is live after the restarts: the planner's line for the mission dispatched after
+    // the heal arrived. (A restarted server counts its missions from m1 again, so an id already
+    // seen before a restart must not hide the new line.)
+    // Timestamps have whole seconds at worst: allow one.
+    let planned = format!("mission {mission} planned");
+    wait_until(
+        &format!("the planner's line for {mission} {what}"),
+        10_000,
+        || {
+            stream.activity.with_untracked(|a| {
+                a.iter().any(|l| {
+                    l.message.starts_with(&planned)
+                        && js_sys::Date::parse(&l.at) >= healed_at - 1_000.0
+                })
+            })
+        },
+    )
+    .await;
 
     // No attempt sooner than the policy allows: every retry waits at least the smallest delay
     // the policy can draw (equal jitter at the 200 ms base: 100 ms) after the previous attempt.
@@ -165,5 +194,6 @@ async fn chaos_soak_converges() {
         })
     );
     assert!(stats.reconnects > 0, "the soak injected no failure {what}");
+    assert!(restarts >= 1, "the soak restarted no server {what}");
     owner.cleanup();
 }
