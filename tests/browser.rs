@@ -105,6 +105,10 @@ async fn a_dropped_stream_backs_off_then_resumes_without_loss() {
         log[1].2, held,
         "the reconnect must resume from the last event id"
     );
+    // A new EventSource cannot set `Last-Event-ID`: the id travels as `?lastEventId=`.
+    let full = attempt_log(&s.client).await;
+    assert_eq!(full[1]["resume_via"], "query", "{full:?}");
+    assert_eq!(full[1]["accept"], "text/event-stream", "{full:?}");
     dispatch_mission(2).await;
     s.wait_converged().await;
     let stats = s.stream.stats.get_untracked();

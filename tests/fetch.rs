@@ -88,6 +88,11 @@ async fn fetch_streams_the_board_and_resumes_with_the_last_event_id_header() {
     assert!(sent >= held.unwrap().parse::<u64>().unwrap(), "{log:?}");
     assert_eq!(log[1]["method"], "GET");
     assert_eq!(log[1]["status"], 200);
+    assert_eq!(
+        log[1]["resume_via"], "header",
+        "not the query parameter: {log:?}"
+    );
+    assert_eq!(log[1]["accept"], "text/event-stream", "{log:?}");
     let stats = s.stream.stats.get_untracked();
     assert_eq!((stats.resumes, stats.decode_errors), (1, 0));
     assert!(s
@@ -560,7 +565,8 @@ async fn the_adversarial_splits_really_reach_the_browser() {
 
 #[wasm_bindgen_test]
 async fn post_with_a_body_and_custom_headers() {
-    // Pins: method and body are sent on every attempt (here a POST stream).
+    // Pins: method, body and headers are sent on every attempt (here a POST stream), with the
+    // `Accept: text/event-stream` of an SSE request; the resume id goes in `Last-Event-ID`.
     let s = mount(
         "fetch-post",
         fetch_options(
@@ -577,7 +583,11 @@ async fn post_with_a_body_and_custom_headers() {
     for a in &log {
         assert_eq!(a["method"], "POST");
         assert_eq!(a["body"], r#"{"board":"ops"}"#);
+        assert_eq!(a["x_headers"], json!({ "x-team": "ops" }), "{a}");
+        assert_eq!(a["accept"], "text/event-stream", "{a}");
     }
+    assert_eq!(log[0]["resume_via"], Value::Null, "{log:?}");
+    assert_eq!(log[1]["resume_via"], "header", "{log:?}");
     s.unmount();
 }
 

@@ -81,6 +81,13 @@ pub struct Attempt {
     pub client: Option<String>,
     /// The resume id as sent (header or query), truncated to 64 characters.
     pub last_event_id: Option<String>,
+    /// Where the resume id came from: `"header"` (`Last-Event-ID`) or `"query"`.
+    pub resume_via: Option<&'static str>,
+    /// The `Accept` header, truncated to 64 characters.
+    pub accept: Option<String>,
+    /// The request's `X-…` headers (at most 8; names lower-case, values truncated to 64
+    /// characters), to check what a client sent.
+    pub x_headers: std::collections::BTreeMap<String, String>,
     /// The bearer token presented in `Authorization`, truncated to 64 characters.
     pub auth: Option<String>,
     /// The first 64 characters of a non-empty POST body (lossy UTF-8).

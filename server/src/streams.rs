@@ -177,6 +177,9 @@ struct Request {
     path: String,
     client: Option<String>,
     resume_raw: Option<String>,
+    resume_via: Option<&'static str>,
+    accept: Option<String>,
+    x_headers: std::collections::BTreeMap<String, String>,
     /// The bearer token presented, whether or not the stream asks for one.
     bearer: Option<String>,
     /// The first characters of a non-empty POST body.
@@ -206,6 +209,9 @@ impl Request {
                 .resume_raw
                 .as_deref()
                 .map(|s| task_stream_protocol::truncate_for_display(s, 64)),
+            resume_via: self.resume_via,
+            accept: self.accept.clone(),
+            x_headers: self.x_headers.clone(),
             auth: self
                 .bearer
                 .as_deref()
@@ -244,7 +250,11 @@ impl Request {
 /// The resume id: the `Last-Event-ID` header if present and non-empty, else the
 /// `lastEventId` query parameter. The header wins because a browser's automatic reconnect sends
 /// the newest id it saw there, while a query parameter baked into the URL may be older.
-fn resume_token(headers: &HeaderMap, query: &HashMap<String, String>) -> Option<String> {
+/// The resume id and where it came from (`"header"` or `"query"`).
+fn resume_token(
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Option<(String, &'static str)> {
     let header = headers.get("last-event-id").map(|v| {
         v.to_str()
             .map(str::to_owned)
@@ -252,7 +262,16 @@ fn resume_token(headers: &HeaderMap, query: &HashMap<String, String>) -> Option<
     });
     header
         .filter(|h| !h.trim().is_empty())
-        .or_else(|| query.get(RESUME_QUERY_PARAM).cloned())
+        .map(|h| (h, "header"))
+        .or_else(|| query.get(RESUME_QUERY_PARAM).map(|q| (q.clone(), "query")))
+}
+
+/// A header's value for the attempt log: lossy UTF-8, cut to [`LOGGED_CHARS`].
+fn logged_header(value: &axum::http::HeaderValue) -> String {
+    task_stream_protocol::truncate_for_display(
+        &String::from_utf8_lossy(value.as_bytes()),
+        LOGGED_CHARS,
+    )
 }
 
 type QueryResult = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -288,6 +307,14 @@ fn request(
         resume_raw: headers
             .get("last-event-id")
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        resume_via: None,
+        accept: headers.get("accept").map(logged_header),
+        x_headers: headers
+            .iter()
+            .filter(|(name, _)| name.as_str().starts_with("x-"))
+            .take(8)
+            .map(|(name, value)| (name.as_str().to_owned(), logged_header(value)))
+            .collect(),
         bearer: auth::bearer(headers),
         body: excerpt,
         auth: false,
@@ -301,7 +328,9 @@ fn request(
         }
     };
     req.client = query.get("client").cloned();
-    req.resume_raw = resume_token(headers, &query);
+    let resume = resume_token(headers, &query);
+    req.resume_via = resume.as_ref().map(|(_, via)| *via);
+    req.resume_raw = resume.map(|(id, _)| id);
     if let Err(e) = body {
         // 413 beyond the body limit (or 400 for a body that failed to arrive).
         req.record_status(state, Outcome::BadRequest, e.status().as_u16());
