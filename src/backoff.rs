@@ -248,6 +248,10 @@ impl Backoff {
     /// How long a connection must stay up before the attempt counter resets to zero. Defaults
     /// to 10 s. A server that accepts and drops at once therefore keeps clients backing off
     /// instead of pulling them back to the base delay on every open.
+    ///
+    /// `Duration::ZERO` turns that guard off: every connection that opened resets the counter
+    /// when it ends, however briefly it was up, so against such a server every retry is
+    /// attempt 1 (the `initial` delay) and [`max_attempts`](Self::max_attempts) never gives up.
     pub fn reset_after(mut self, reset_after: Duration) -> Self {
         self.reset_after = reset_after;
         self
@@ -377,9 +381,8 @@ impl Backoff {
 
 /// A small, seedable pseudo-random generator (SplitMix64) for jitter.
 ///
-/// Seed it from a real entropy source in production (the browser driver uses
-/// `crypto.getRandomValues`, falling back to `Math.random`) and from a constant in tests so that
-/// every schedule is repeatable.
+/// Seed it from a random source in production (the browser driver seeds it with two calls to
+/// `Math.random`) and from a constant in tests so that every schedule is repeatable.
 ///
 /// ```
 /// use leptos_task_stream::JitterRng;

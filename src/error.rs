@@ -15,12 +15,18 @@ pub enum StreamError {
     /// An event could not be decoded (malformed JSON, wrong shape, unknown name).
     #[error("bad event: {0}")]
     Decode(#[from] DecodeError),
-    /// An event was larger than `max_event_bytes`; it was dropped without being parsed.
+    /// An event's data was larger than `max_event_bytes`; it was dropped without being
+    /// decoded. [`Transport::EventSource`] only: with [`Transport::Fetch`] the SSE parser drops
+    /// such an event while it streams in, and the error is
+    /// [`StreamError::Stream`]`(`[`SseError::EventTooLarge`]` { .. })`, which has no byte count.
+    ///
+    /// [`Transport::EventSource`]: crate::Transport::EventSource
+    /// [`Transport::Fetch`]: crate::Transport::Fetch
     #[error("{event} event of {bytes} bytes exceeds the {limit}-byte limit; dropped")]
     TooLarge {
         /// The event name.
         event: String,
-        /// Its size in bytes (UTF-8).
+        /// Its data's size in bytes (UTF-8).
         bytes: usize,
         /// The configured limit.
         limit: usize,
@@ -49,7 +55,9 @@ pub enum StreamError {
 }
 
 impl StreamError {
-    /// `true` for errors about the payload (decode, size), as opposed to the connection.
+    /// `true` for errors about the payload ([`Decode`](Self::Decode),
+    /// [`TooLarge`](Self::TooLarge)) or the byte stream carrying it ([`Stream`](Self::Stream):
+    /// input the SSE parser dropped), as opposed to the connection.
     pub fn is_data_error(&self) -> bool {
         matches!(
             self,
@@ -65,7 +73,9 @@ pub struct StreamStats {
     pub events: u64,
     /// Heartbeats received.
     pub heartbeats: u64,
-    /// Events that failed to decode, were too large, or had an unexpected name.
+    /// Events that failed to decode, were too large, or had an unexpected name, and (with
+    /// [`Transport::Fetch`](crate::Transport::Fetch)) input the SSE parser dropped
+    /// ([`StreamError::Stream`]).
     pub decode_errors: u64,
     /// Transports opened (the first connection included).
     pub connects: u64,

@@ -24,15 +24,16 @@
 //! use std::time::Duration;
 //! use leptos::prelude::*;
 //! use leptos_task_stream::{
-//!     protocol::TaskStatus, use_task_stream, Backoff, Jitter, TaskStreamOptions,
+//!     protocol::TaskStatus, use_task_stream, Backoff, TaskStreamOptions,
 //! };
 //!
 //! #[component]
 //! fn App() -> impl IntoView {
 //!     let stream = use_task_stream(
 //!         "/api/events",
+//!         // 1 s, 2 s, 4 s … up to 60 s (the default cap is 30 s), with equal jitter.
 //!         TaskStreamOptions::default()
-//!             .backoff(Backoff::default().max_delay(Duration::from_secs(30)).jitter(Jitter::Full)),
+//!             .backoff(Backoff::default().max_delay(Duration::from_secs(60))),
 //!     );
 //!     let now = RwSignal::new(leptos_task_stream::now());
 //!     // Refresh the countdown twice a second.
@@ -128,15 +129,15 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use leptos_task_stream::{Backoff, Jitter, JitterRng};
+//! use leptos_task_stream::{Backoff, JitterRng};
 //!
-//! let policy = Backoff::default()
-//!     .max_delay(Duration::from_secs(30))
-//!     .jitter(Jitter::Full);
+//! let policy = Backoff::default().max_delay(Duration::from_secs(60));
 //! let mut rng = JitterRng::from_seed(42);
 //! for attempt in 1..=8 {
 //!     let d = policy.delay(attempt, None, &mut rng);
-//!     assert!(d <= policy.base_delay(attempt) && d <= Duration::from_secs(30));
+//!     // Equal jitter (the default): between half the base delay and the base delay.
+//!     let base = policy.base_delay(attempt);
+//!     assert!(base / 2 <= d && d <= base && d <= Duration::from_secs(60));
 //! }
 //! ```
 #![deny(missing_docs)]

@@ -120,7 +120,8 @@ impl MachineConfig {
     }
 
     /// Treat a transport as dead after this long without any event (heartbeats included), or
-    /// without opening. `None` (the default here) disables the check. At most
+    /// without opening. `None` (the default here) disables the check, and so does
+    /// `Some(Duration::ZERO)`. At most
     /// [`MAX_SUPPORTED_DELAY`](crate::MAX_SUPPORTED_DELAY).
     pub fn stale_after(mut self, stale_after: Option<Duration>) -> Self {
         self.stale_after = stale_after.filter(|d| !d.is_zero());
@@ -170,10 +171,13 @@ pub enum Input {
         conn: ConnId,
     },
     /// The fetch transport `conn` got an HTTP response that is not a stream: any status other
-    /// than a 2xx with `text/event-stream`. The machine decides by [`StatusClass`]: 204 stops for
-    /// good; 429/503 wait at least `retry_after` (capped by
-    /// [`MachineConfig::max_retry_after`]); other 5xx back off; 401 refreshes credentials once
-    /// if configured; other 4xx go [`OfflineReason::Rejected`] without retrying.
+    /// than a 2xx with `text/event-stream`. The machine decides by [`StatusClass`]: 204 and 205
+    /// stop for good; 429, 502, 503 and 504 back off but wait at least `retry_after` (capped by
+    /// [`MachineConfig::max_retry_after`]); 408, 425 and other 5xx back off, ignoring
+    /// `retry_after`; 401 and 407 refresh credentials once if configured
+    /// ([`MachineConfig::refresh_credentials`]); other 4xx, 1xx, 3xx and codes outside
+    /// 100..=599 (and 401 and 407 without a refresh) go [`OfflineReason::Rejected`] without
+    /// retrying.
     HttpStatus {
         /// Which transport.
         conn: ConnId,
@@ -228,9 +232,11 @@ pub enum Input {
     WentOffline,
     /// The browser reported `online`.
     WentOnline,
-    /// The page became hidden (only sent when pausing on hidden pages is wanted).
+    /// The page became hidden. The browser driver sends it on every `pagehide` (navigating
+    /// away), and also when the tab is hidden if `pause_when_hidden` is set.
     Hidden,
-    /// The page became visible again.
+    /// The page became visible again. The browser driver sends it on every `pageshow`, and
+    /// also when the tab is shown if `pause_when_hidden` is set.
     Visible,
     /// The application asked to reconnect now ("Retry now"). Cancels any pending wait. After
     /// giving up, after `close()` or after `end`, it also resets the attempt counter.
@@ -326,8 +332,10 @@ pub enum ConnectionError {
         /// How many retries failed (`max_attempts`), not counting the first attempt.
         attempts: u32,
     },
-    /// The server answered with an error status worth retrying (429, 5xx, 408); the retry is
-    /// scheduled no earlier than its `Retry-After`.
+    /// The server answered with an error status worth retrying: 408, 425, 429 or a 5xx. For
+    /// 429, 502, 503 and 504 the retry is scheduled no earlier than the response's
+    /// `Retry-After` (capped by [`MachineConfig::max_retry_after`]); the others back off
+    /// ignoring it.
     #[error(
         "server answered HTTP {status}{}{}; retry {next_attempt} in {}",
         phrase(*.status),
@@ -337,15 +345,20 @@ pub enum ConnectionError {
     Http {
         /// The HTTP status code.
         status: u16,
-        /// The server's `Retry-After`, as parsed (before the cap).
+        /// The server's `Retry-After`, as parsed (before the cap); always `None` for the
+        /// statuses that do not honour it.
         retry_after: Option<Duration>,
         /// The retry that is now scheduled.
         next_attempt: u32,
         /// The wait before it.
         delay: Duration,
     },
-    /// The server refused the stream with a status that retrying cannot fix (401/403/404 and
-    /// other 4xx). Nothing reconnects until `reconnect()`.
+    /// The server refused the stream with a status that retrying cannot fix: a 4xx other than
+    /// 408, 425 and 429 (which back off), a 1xx or 3xx that fetch did not resolve, or a code
+    /// outside 100..=599. A 401 or 407 is reported here only without a credential refresh
+    /// ([`MachineConfig::refresh_credentials`]); with one, the refresh comes first, and if it
+    /// does not help the error is [`ConnectionError::Unauthorized`]. Nothing reconnects until
+    /// `reconnect()`.
     #[error("server refused the stream: HTTP {status}{}; not retrying", phrase(*.status))]
     Rejected {
         /// The HTTP status code.
@@ -357,8 +370,9 @@ pub enum ConnectionError {
         /// The `Content-Type` received (empty when absent).
         content_type: String,
     },
-    /// The credential refresh asked for after a 401 failed (or the retry with fresh credentials
-    /// was refused again).
+    /// A 401 or 407 that a credential refresh ([`MachineConfig::refresh_credentials`]) did not
+    /// fix: the refresh failed, did not finish within `stale_after` (when set), or the retry
+    /// with fresh credentials was refused again. Nothing reconnects until `reconnect()`.
     #[error("server refused the stream: HTTP {status}{} even after refreshing credentials; not retrying", phrase(*.status))]
     Unauthorized {
         /// The HTTP status code (401 or 407).

@@ -19,11 +19,11 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
 ///
 /// ```
 /// use std::time::Duration;
-/// use leptos_task_stream::{Backoff, EventStreamOptions, Jitter};
+/// use leptos_task_stream::{Backoff, EventStreamOptions};
 ///
 /// let options = EventStreamOptions::default()
 ///     .events(["price", "trade"])
-///     .backoff(Backoff::default().jitter(Jitter::Decorrelated))
+///     .backoff(Backoff::default().initial(Duration::from_millis(500)))
 ///     .stale_after(Some(Duration::from_secs(20)))
 ///     .with_credentials(true);
 /// assert_eq!(options.event_names(), ["price", "trade"]);
@@ -80,7 +80,8 @@ impl EventStreamOptions {
     /// Name of the query parameter that carries the last event id on reconnect (a new
     /// `EventSource` cannot set the `Last-Event-ID` header). `None` disables resuming.
     /// Defaults to `Some("lastEventId")`. [`Transport::Fetch`] sends the standard
-    /// `Last-Event-ID` header instead (unless this is `None`). An empty name counts as `None`.
+    /// `Last-Event-ID` header instead (unless this is `None`). An empty name, `Some("")`, counts
+    /// as `None`: no resuming with either transport.
     ///
     /// ```
     /// use leptos_task_stream::EventStreamOptions;
@@ -101,14 +102,16 @@ impl EventStreamOptions {
 
     /// Treat the connection as dead after this long without any event or heartbeat (and bound
     /// the time an attempt may take to open). Defaults to 45 s (3 × a 15 s heartbeat); `None`
-    /// disables the check.
+    /// disables the check, and so does `Some(Duration::ZERO)`.
     pub fn stale_after(mut self, stale_after: Option<Duration>) -> Self {
         self.stale_after = stale_after;
         self
     }
 
     /// Close the connection while the page is hidden and reconnect when it is visible again.
-    /// Defaults to `false`: background dashboards usually want to stay current.
+    /// Defaults to `false`: background dashboards usually want to stay current. Either way,
+    /// navigating away (`pagehide`) closes the connection, and a page restored from the
+    /// back/forward cache (`pageshow`) reconnects.
     pub fn pause_when_hidden(mut self, pause: bool) -> Self {
         self.pause_when_hidden = pause;
         self
@@ -120,7 +123,9 @@ impl EventStreamOptions {
         self
     }
 
-    /// Event names delivered to the callback. Defaults to `["message"]` (unnamed events).
+    /// Event names delivered to the callback. Defaults to `["message"]` (unnamed events). The
+    /// [`heartbeat_event`](Self::heartbeat_event) and [`end_event`](Self::end_event) are
+    /// handled by the hook and never reach the callback, even when listed here.
     pub fn events<I, S>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -152,8 +157,20 @@ impl EventStreamOptions {
         self
     }
 
-    /// Events larger than this (in UTF-8 bytes) are dropped unparsed with
-    /// [`StreamError::TooLarge`](crate::StreamError::TooLarge). Defaults to 4 MiB.
+    /// Events larger than this (in UTF-8 bytes) are dropped unparsed. Defaults to 4 MiB.
+    ///
+    /// With [`Transport::EventSource`] the limit applies to an event's data once the browser
+    /// has received it, and an event over it gives
+    /// [`StreamError::TooLarge`](crate::StreamError::TooLarge). With [`Transport::Fetch`] the
+    /// SSE parser applies it while the event streams in (to the data read so far plus the line
+    /// being read, whatever its field), and the error is
+    /// [`StreamError::Stream`](crate::StreamError::Stream)`(`[`SseError::EventTooLarge`](crate::SseError::EventTooLarge)` { .. })`,
+    /// which has no byte count.
+    ///
+    /// `0` rejects every event with non-empty data. With `EventSource` the heartbeat and end
+    /// events still get through (they are handled before the limit is checked); with the fetch
+    /// transport the parser rejects every non-blank line, so every event is dropped, those
+    /// included.
     pub fn max_event_bytes(mut self, bytes: usize) -> Self {
         self.max_event_bytes = bytes;
         self
@@ -174,8 +191,8 @@ impl EventStreamOptions {
         self
     }
 
-    /// The longest wait a server can impose with `Retry-After` (on 429/503) or `retry:`
-    /// ([`Transport::Fetch`] only; `EventSource` hides both). Defaults to 5 minutes.
+    /// The longest wait a server can impose with `Retry-After` (on 429, 502, 503 and 504) or
+    /// `retry:` ([`Transport::Fetch`] only; `EventSource` hides both). Defaults to 5 minutes.
     pub fn max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
@@ -202,10 +219,10 @@ impl EventStreamOptions {
 ///
 /// ```
 /// use std::time::Duration;
-/// use leptos_task_stream::{Backoff, Jitter, TaskStreamOptions};
+/// use leptos_task_stream::{Backoff, TaskStreamOptions};
 ///
 /// let options = TaskStreamOptions::default()
-///     .backoff(Backoff::default().max_delay(Duration::from_secs(30)).jitter(Jitter::Full))
+///     .backoff(Backoff::default().max_delay(Duration::from_secs(60)))
 ///     .activity_capacity(500);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -284,7 +301,8 @@ impl TaskStreamOptions {
         self
     }
 
-    /// How many recent activity lines to keep. Defaults to 200.
+    /// How many recent activity lines to keep. Defaults to 200. At least one is kept: `0`
+    /// counts as `1`.
     pub fn activity_capacity(mut self, capacity: usize) -> Self {
         self.activity_capacity = capacity;
         self

@@ -58,7 +58,10 @@ impl std::ops::Add<Duration> for Timestamp {
 pub enum OfflineReason {
     /// The browser reports no network (`navigator.onLine` is false). Reconnects promptly on `online`.
     Network,
-    /// Paused because the page is hidden (`pause_when_hidden`). Reconnects when visible.
+    /// Paused because the page is hidden: always after `pagehide` (navigating away, even when
+    /// the browser keeps the page in its back/forward cache), and while the tab is hidden with
+    /// `pause_when_hidden`. Reconnects when the page is visible again (`pageshow`, or with
+    /// `pause_when_hidden` the tab being shown).
     Hidden,
     /// Gave up: the first attempt and `max_attempts` retries after it all failed. Only
     /// `reconnect()` resumes.
@@ -81,10 +84,12 @@ pub enum OfflineReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CloseReason {
-    /// Not opened yet (`immediate(false)` and nothing called `reconnect()`), or rendered on the
-    /// server, where nothing is ever opened.
+    /// Not opened yet: `immediate(false)` and nothing called `reconnect()`. It is also what the
+    /// server renders with `immediate(false)`; with `immediate(true)` (the default) the server
+    /// renders `Connecting`, as the client does until its connection starts.
     NotStarted,
-    /// The application called `close()` (or the owning component unmounted).
+    /// The application called `close()`. (Unmounting the owning component closes the stream
+    /// too, but publishes no status: the signals are disposed with it.)
     ByApp,
     /// The server sent `end`: the stream is complete and must not be reconnected.
     Ended {

@@ -15,7 +15,7 @@ use leptos::prelude::*;
 /// | --- | --- | --- |
 /// | custom headers (`Authorization`) | no (cookies only) | yes, re-read on every attempt |
 /// | method and body | `GET` only | any |
-/// | HTTP status visible | no: every failure looks alike | yes: 204 stops, 429/503 honour `Retry-After`, 4xx stop without retrying |
+/// | HTTP status visible | no: every failure looks alike | yes: 204/205 stop, 429/502/503/504 honour `Retry-After`, 408/425/other 5xx back off, other 4xx stop without retrying (401/407 after one credential refresh with [`on_unauthorized`](FetchOptions::on_unauthorized)) |
 /// | server `retry:` hint | hidden from scripts | raises the backoff floor |
 /// | resume | `?lastEventId=` query parameter | `Last-Event-ID` header |
 /// | parsing | the browser's | [`crate::sse`], in wasm |
@@ -37,6 +37,10 @@ pub enum Transport {
     /// `fetch` with a streamed response body, parsed by the crate's spec-conformant
     /// [`SseParser`](crate::sse::SseParser): headers, methods, bodies, HTTP status codes,
     /// `Retry-After` and `retry:` all reach the state machine.
+    ///
+    /// Cross-origin, the browser shows `Retry-After` to scripts only if the response also
+    /// carries `Access-Control-Expose-Headers: Retry-After` (the dev server sends it); without
+    /// it the header is invisible and the hook waits on its own backoff schedule.
     Fetch(FetchOptions),
 }
 

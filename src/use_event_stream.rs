@@ -98,6 +98,17 @@ pub(crate) type Deliver = Rc<dyn Fn(&str, Option<String>, &str) -> Result<bool, 
 /// offline, stops for good on the server's `end` event, and closes everything when the owning
 /// component is unmounted. Decode failures set `last_error` and never stop the stream.
 ///
+/// Call it inside a component (under a reactive owner): the connection closes when the
+/// component unmounts. Called outside one, the stream closes at once (debug builds say so in
+/// the console).
+///
+/// The [`heartbeat_event`](EventStreamOptions::heartbeat_event) and
+/// [`end_event`](EventStreamOptions::end_event) (`"heartbeat"` and `"end"` by default) are
+/// handled by the hook before the callback, so they never reach `on_message`, even when listed
+/// in `events`: a heartbeat only proves the connection alive, and by default the server's `end`
+/// closes the stream for good (status `Closed { Ended }`; only `reconnect()` opens it again).
+/// Set either to `None` to receive events of that name as data.
+///
 /// On the server (SSR) and on native targets nothing is opened: the status stays `Connecting`
 /// (or `Closed { NotStarted }` when not `immediate`), so server and client render alike.
 ///

@@ -60,14 +60,14 @@ impl UseTaskStream {
 /// ```no_run
 /// use std::time::Duration;
 /// use leptos::prelude::*;
-/// use leptos_task_stream::{protocol::TaskStatus, use_task_stream, Backoff, Jitter, TaskStreamOptions};
+/// use leptos_task_stream::{protocol::TaskStatus, use_task_stream, Backoff, TaskStreamOptions};
 ///
 /// #[component]
 /// fn Dashboard() -> impl IntoView {
 ///     let stream = use_task_stream(
 ///         "/api/events",
 ///         TaskStreamOptions::default()
-///             .backoff(Backoff::default().max_delay(Duration::from_secs(30)).jitter(Jitter::Full)),
+///             .backoff(Backoff::default().max_delay(Duration::from_secs(60))),
 ///     );
 ///     view! {
 ///         <header>
