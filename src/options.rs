@@ -313,3 +313,36 @@ impl TaskStreamOptions {
         &self.stream
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_defaults() {
+        // Pins every default the docs and the README's options table promise.
+        let o = EventStreamOptions::default();
+        assert_eq!(o.backoff, Backoff::default());
+        assert_eq!(o.resume.as_deref(), Some("lastEventId"));
+        assert!(!o.with_credentials);
+        assert_eq!(o.stale_after, Some(Duration::from_secs(45)));
+        assert!(!o.pause_when_hidden);
+        assert!(o.immediate);
+        assert_eq!(o.events, ["message"]);
+        assert_eq!(o.heartbeat_event.as_deref(), Some("heartbeat"));
+        assert_eq!(o.end_event.as_deref(), Some("end"));
+        assert_eq!(o.max_event_bytes, 4 * 1024 * 1024);
+        assert_eq!(o.online_jitter, Duration::from_secs(1));
+        assert_eq!(o.max_retry_after, Duration::from_secs(300));
+        assert!(matches!(o.transport, Transport::EventSource));
+        assert!(!o.every_event);
+        let t = TaskStreamOptions::default();
+        assert_eq!(t.stream, o);
+        assert_eq!(t.activity_capacity, 200);
+        // And the setters that adjust their input.
+        assert_eq!(o.clone().resume(Some("")).resume, None);
+        assert_eq!(o.clone().resume(None).resume, None);
+        assert_eq!(o.clone().heartbeat_event(None).heartbeat_event, None);
+        assert_eq!(o.end_event(Some("done")).end_event.as_deref(), Some("done"));
+    }
+}

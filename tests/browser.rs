@@ -498,6 +498,25 @@ async fn close_and_reconnect_are_honoured() {
 }
 
 #[wasm_bindgen_test]
+async fn not_immediate_waits_for_reconnect_to_open() {
+    // Pins `immediate(false)`: the hook shows Closed { NotStarted } and makes no attempt, even
+    // after a while, until `reconnect()` opens it at once.
+    let s = mount("not-immediate", fast_options().immediate(false));
+    sleep(500).await;
+    assert_eq!(
+        s.status(),
+        ConnectionStatus::Closed {
+            reason: CloseReason::NotStarted
+        }
+    );
+    assert!(attempts(&s.client).await.is_empty());
+    s.stream.reconnect();
+    s.wait_connected().await;
+    assert_eq!(attempts(&s.client).await.len(), 1);
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
 async fn unmounting_closes_the_stream_and_cancels_timers() {
     // Pins: disposing the owner closes the EventSource (server open streams → 0); with a retry
     // pending at unmount time, no attempt happens afterwards.

@@ -441,6 +441,55 @@ async fn event_names_outside_the_protocol_are_reported_and_the_stream_continues(
     s.unmount();
 }
 
+/// Sets (or, with `max_age` 0, removes) a cookie for this page's host. Cookies ignore ports,
+/// so the dev server on another port of the same host gets it when a request includes
+/// credentials: a cross-origin request without them does not send it.
+fn set_cookie(value: &str, max_age: u32) {
+    js_sys::Function::new_with_args("c", "document.cookie = c;")
+        .call1(
+            &wasm_bindgen::JsValue::NULL,
+            &format!("{value}; path=/; SameSite=Lax; max-age={max_age}").into(),
+        )
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn with_credentials_sends_cookies_cross_origin_on_both_transports() {
+    // Pins `with_credentials`: the test page and the dev server are different origins (other
+    // ports), so cookies reach the server only when the option asks for them, with
+    // `EventSource` (`withCredentials`) and with fetch (`credentials: include`) alike.
+    set_cookie("lts_credentials=1", 60);
+    let cases = [
+        ("cred-es-off", fast_options(), false),
+        ("cred-es-on", fast_options().with_credentials(true), true),
+        (
+            "cred-fetch-off",
+            fetch_options(FetchOptions::default()),
+            false,
+        ),
+        (
+            "cred-fetch-on",
+            fetch_options(FetchOptions::default()).with_credentials(true),
+            true,
+        ),
+    ];
+    for (name, options, sent) in cases {
+        let s = mount(name, options);
+        s.wait_connected().await;
+        let log = attempt_log(&s.client).await;
+        let cookies = log[0]["cookies"].clone();
+        assert_eq!(
+            cookies
+                .as_array()
+                .is_some_and(|c| c.contains(&json!("lts_credentials"))),
+            sent,
+            "{name}: {log:?}"
+        );
+        s.unmount();
+    }
+    set_cookie("lts_credentials=", 0);
+}
+
 #[wasm_bindgen_test]
 async fn adversarial_chunkings_give_the_same_board() {
     // Pins the parser in the browser: one byte per read, CRLF split between reads, UTF-8

@@ -88,6 +88,9 @@ pub struct Attempt {
     /// The request's `X-…` headers (at most 8; names lower-case, values truncated to 64
     /// characters), to check what a client sent.
     pub x_headers: std::collections::BTreeMap<String, String>,
+    /// The names (not the values) of the cookies sent, at most 8, each cut to 64 characters:
+    /// whether a client sent its credentials.
+    pub cookies: Vec<String>,
     /// The bearer token presented in `Authorization`, truncated to 64 characters.
     pub auth: Option<String>,
     /// The first 64 characters of a non-empty POST body (lossy UTF-8).

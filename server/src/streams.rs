@@ -180,6 +180,7 @@ struct Request {
     resume_via: Option<&'static str>,
     accept: Option<String>,
     x_headers: std::collections::BTreeMap<String, String>,
+    cookies: Vec<String>,
     /// The bearer token presented, whether or not the stream asks for one.
     bearer: Option<String>,
     /// The first characters of a non-empty POST body.
@@ -212,6 +213,7 @@ impl Request {
             resume_via: self.resume_via,
             accept: self.accept.clone(),
             x_headers: self.x_headers.clone(),
+            cookies: self.cookies.clone(),
             auth: self
                 .bearer
                 .as_deref()
@@ -266,6 +268,25 @@ fn resume_token(
         .or_else(|| query.get(RESUME_QUERY_PARAM).map(|q| (q.clone(), "query")))
 }
 
+/// The names of the cookies in the request's `Cookie` headers, for the attempt log (at most 8,
+/// each cut to [`LOGGED_CHARS`]); the values are never logged.
+fn cookie_names(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all("cookie")
+        .iter()
+        .flat_map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .split(';')
+                .filter_map(|pair| pair.split('=').next())
+                .map(|name| name.trim().to_owned())
+                .filter(|name| !name.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .take(8)
+        .map(|name| task_stream_protocol::truncate_for_display(&name, LOGGED_CHARS))
+        .collect()
+}
+
 /// A header's value for the attempt log: lossy UTF-8, cut to [`LOGGED_CHARS`].
 fn logged_header(value: &axum::http::HeaderValue) -> String {
     task_stream_protocol::truncate_for_display(
@@ -315,6 +336,7 @@ fn request(
             .take(8)
             .map(|(name, value)| (name.as_str().to_owned(), logged_header(value)))
             .collect(),
+        cookies: cookie_names(headers),
         bearer: auth::bearer(headers),
         body: excerpt,
         auth: false,
