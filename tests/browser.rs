@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    Backoff, CloseReason, ConnectionError, ConnectionStatus, OfflineReason, StreamError,
-    TaskStreamOptions,
+    Backoff, CloseReason, ConnectionBadge, ConnectionError, ConnectionStatus, OfflineReason,
+    StreamError, StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider,
 };
 use serde_json::json;
 use wasm_bindgen_test::*;
@@ -514,6 +514,95 @@ async fn not_immediate_waits_for_reconnect_to_open() {
     s.wait_connected().await;
     assert_eq!(attempts(&s.client).await.len(), 1);
     s.unmount();
+}
+
+/// Starts recording the page's `console.warn` and `console.error` calls (from now on).
+fn record_console() {
+    js_sys::Function::new_no_args(
+        "if (!window.__ltsConsoleWrapped) {
+           window.__ltsConsoleWrapped = true;
+           for (const kind of ['warn', 'error']) {
+             const original = console[kind].bind(console);
+             console[kind] = (...args) => {
+               (window.__ltsConsole || []).push(kind + ': ' + args.map(String).join(' '));
+               original(...args);
+             };
+           }
+         }
+         window.__ltsConsole = [];",
+    )
+    .call0(&wasm_bindgen::JsValue::NULL)
+    .unwrap();
+}
+
+/// The `console.warn`/`console.error` calls since [`record_console`].
+fn console_calls() -> Vec<String> {
+    let calls = js_sys::Function::new_no_args("return window.__ltsConsole || [];")
+        .call0(&wasm_bindgen::JsValue::NULL)
+        .unwrap();
+    js_sys::Array::from(&calls)
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn nothing_runs_after_unmount() {
+    // Pins: once a board, feed and badge are unmounted, no callback of theirs or of their
+    // stream runs: no disposed-signal warning from Leptos, no log line from the library (debug
+    // builds log every status change), whether the stream was busy (a firehose at 20,000
+    // events/s, frames pending) or waiting to retry.
+    let busy = tag("after-unmount-busy");
+    let url = format!("{SERVER}/api/firehose?n=200000&rate=20000&client={busy}");
+    let m = Mount::new(move || {
+        view! {
+            <TaskStreamProvider url=url options=fast_options()>
+                <ConnectionBadge/>
+                <TaskBoard/>
+                <StrugStream/>
+            </TaskStreamProvider>
+        }
+        .into_any()
+    });
+    wait_until("cards", 5_000, || m.all(".lts-card").len() >= 100).await;
+    record_console();
+    drop(m);
+    sleep(1_000).await;
+    assert_eq!(
+        console_calls(),
+        Vec::<String>::new(),
+        "after a busy unmount"
+    );
+    wait_no_open_streams(&busy).await;
+
+    let waiting = tag("after-unmount-waiting");
+    chaos("outage", json!({ "secs": 30.0, "client": waiting })).await;
+    let url = url_for(&waiting);
+    let m = Mount::new(move || {
+        view! {
+            <TaskStreamProvider url=url options=fast_options()>
+                <ConnectionBadge/>
+                <TaskBoard/>
+            </TaskStreamProvider>
+        }
+        .into_any()
+    });
+    wait_until("reconnecting", 5_000, || {
+        m.attr(".lts-badge", "data-status").as_deref() == Some("reconnecting")
+    })
+    .await;
+    let made = attempts(&waiting).await.len();
+    record_console();
+    drop(m);
+    // Past fast_options' retry delays and the badge's countdown ticks.
+    sleep(2_500).await;
+    assert_eq!(
+        console_calls(),
+        Vec::<String>::new(),
+        "after unmounting while waiting"
+    );
+    assert_eq!(attempts(&waiting).await.len(), made);
+    chaos("heal", json!({})).await;
 }
 
 #[wasm_bindgen_test]
