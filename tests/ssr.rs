@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use leptos_task_stream::{
     protocol::TaskStatus, provide_task_stream, shared_stream_count, use_event_stream,
     use_shared_task_stream, use_task_stream, use_task_stream_context, Backoff, BackoffError,
-    CloseReason, ConnectionStatus, EventStreamOptions, StreamError, StreamMessage,
-    TaskStreamOptions,
+    CloseReason, ConnectionBadge, ConnectionStatus, EventStreamOptions, StreamError, StreamMessage,
+    StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider,
 };
 
 #[test]
@@ -145,4 +145,31 @@ fn shared_streams_are_not_shared_on_the_server() {
     });
     owner.cleanup();
     assert_eq!(shared_stream_count(), 0);
+}
+
+#[test]
+fn the_components_render_on_the_server() {
+    // Pins: the components render to HTML on the server without panicking, with what a
+    // hydrating client first shows: "Connecting…", empty-state texts, five columns, the
+    // badge's live region. Nothing is opened.
+    let owner = Owner::new();
+    owner.with(|| {
+        let html = view! {
+            <TaskStreamProvider url="/api/events">
+                <ConnectionBadge/>
+                <TaskBoard/>
+                <StrugStream/>
+            </TaskStreamProvider>
+        }
+        .to_html();
+        assert!(html.contains("Connecting…"), "{html}");
+        assert!(html.contains(r#"data-status="connecting""#), "{html}");
+        assert!(html.contains(r#"role="status""#), "{html}");
+        assert!(html.contains("No tasks yet"), "{html}");
+        assert!(html.contains("No activity yet"), "{html}");
+        assert_eq!(html.matches(r#"class="lts-column""#).count(), 5, "{html}");
+        assert!(!html.contains("lts-card\""), "{html}");
+        assert_eq!(shared_stream_count(), 0);
+    });
+    owner.cleanup();
 }
