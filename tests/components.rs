@@ -373,6 +373,86 @@ async fn the_feed_shows_lines_of_a_restarted_server_that_reuses_ids() {
     assert!(texts[1].ends_with("after the restart"), "{texts:?}");
 }
 
+/// An RFC 3339 time `secs_ago` seconds before now, from the browser's clock.
+fn iso_secs_ago(secs_ago: f64) -> String {
+    js_sys::Date::new(&(js_sys::Date::now() - secs_ago * 1_000.0).into())
+        .to_iso_string()
+        .into()
+}
+
+#[wasm_bindgen_test]
+async fn cards_and_lines_show_their_age_and_it_moves() {
+    // Pins the relative times: a card shows its task's age ("5 s ago") and a feed line its
+    // line's, each in a <time datetime=…> holding the server's timestamp, and both move on
+    // with the clock without any new event.
+    let client = tag("ages");
+    let url = url_for(&client);
+    let m = Mount::new(move || {
+        view! {
+            <TaskStreamProvider url=url options=fast_options()>
+                <TaskBoard/>
+                <StrugStream/>
+            </TaskStreamProvider>
+        }
+        .into_any()
+    });
+    wait_stream_open(&client).await;
+    let at = iso_secs_ago(5.0);
+    let id = format!("{client}-t");
+    let mut t = task(&id, "aged", "running", 1);
+    t["updated_at"] = json!(at);
+    inject(&client, "task", t).await;
+    let line = format!("{client}-l");
+    let mut a = activity(&line, "info", "aged line");
+    a["at"] = json!(at);
+    inject(&client, "activity", a).await;
+    let card_age = format!("[data-task-id='{id}'] .lts-age");
+    let line_age = format!("[data-activity-id='{line}'] .lts-line-time");
+    wait_for(&m, &card_age).await;
+    wait_for(&m, &line_age).await;
+    let secs = |text: String| -> u64 {
+        text.strip_suffix(" s ago")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("not an age in seconds: {text:?}"))
+    };
+    // The clock ticks once a second, so a shown age may lag by up to one.
+    let mut first = Vec::new();
+    for selector in [&card_age, &line_age] {
+        assert_eq!(m.attr(selector, "datetime").as_deref(), Some(at.as_str()));
+        let age = secs(m.text(selector));
+        assert!((4..=7).contains(&age), "{age}");
+        first.push(age);
+    }
+    sleep(2_200).await;
+    for (selector, before) in [&card_age, &line_age].into_iter().zip(first) {
+        let age = secs(m.text(selector));
+        assert!(age > before && age <= 10, "{before} then {age}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_badge_says_offline_offers_retry_and_is_a_polite_live_region() {
+    // Pins the badge through the browser's offline/online events: "Offline" with a "Retry
+    // now" while offline, "Live" and no button once back; the badge is a polite live region
+    // so a screen reader hears the change.
+    let client = tag("badge-offline");
+    let m = mount_badge(url_for(&client), fast_options());
+    wait_badge(&m, "connected").await;
+    assert_eq!(m.attr(".lts-badge", "aria-live").as_deref(), Some("polite"));
+    let fire = |name: &str| {
+        let event = web_sys::Event::new(name).unwrap();
+        web_sys::window().unwrap().dispatch_event(&event).unwrap();
+    };
+    fire("offline");
+    wait_badge(&m, "offline").await;
+    assert_eq!(m.text(".lts-badge-text"), "Offline");
+    assert!(m.find(".lts-retry").is_some());
+    fire("online");
+    wait_badge(&m, "connected").await;
+    assert_eq!(m.text(".lts-badge-text"), "Live");
+    assert!(m.find(".lts-retry").is_none());
+}
+
 #[wasm_bindgen_test]
 async fn task_board_shows_an_empty_state() {
     // Pins: a board with no tasks says so.
