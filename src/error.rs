@@ -14,7 +14,16 @@ use crate::sse::SseError;
 pub enum StreamError {
     /// An event could not be decoded (malformed JSON, wrong shape, unknown name).
     #[error("bad event: {0}")]
-    Decode(#[from] DecodeError),
+    Decode(DecodeError),
+    /// An event's data did not decode into the type the generic
+    /// [`use_event_stream`](crate::use_event_stream) was asked for (serde_json's message).
+    #[error("bad {} event: {message}", crate::text::quoted(.event))]
+    Payload {
+        /// The event name (cut to 64 characters).
+        event: String,
+        /// serde_json's description of the problem.
+        message: String,
+    },
     /// An event's data was larger than `max_event_bytes`; it was dropped without being
     /// decoded. [`Transport::EventSource`] only: with [`Transport::Fetch`] the SSE parser drops
     /// such an event while it streams in, and the error is
@@ -36,9 +45,9 @@ pub enum StreamError {
     ///
     /// [`Transport::Fetch`]: crate::Transport::Fetch
     #[error("bad stream: {0}")]
-    Stream(#[from] SseError),
+    Stream(SseError),
     /// The connection was lost, went silent, or the retries were exhausted.
-    #[error("{0}")]
+    #[error(transparent)]
     Connection(#[from] ConnectionError),
     /// The browser refused to create the transport (e.g. a malformed URL, or for
     /// [`Transport::Fetch`](crate::Transport::Fetch) an invalid header name or value).
@@ -51,7 +60,28 @@ pub enum StreamError {
     },
     /// The options are invalid; nothing was opened.
     #[error("invalid stream options: {0}")]
-    InvalidOptions(#[from] BackoffError),
+    InvalidOptions(BackoffError),
+}
+
+// The wrapped errors are part of the message (`Display`), which is what a page shows, so they
+// are not also returned as `source()`: error reporters that walk the chain would print them
+// twice. Hence these `From`s by hand instead of `#[from]`.
+impl From<DecodeError> for StreamError {
+    fn from(e: DecodeError) -> Self {
+        StreamError::Decode(e)
+    }
+}
+
+impl From<SseError> for StreamError {
+    fn from(e: SseError) -> Self {
+        StreamError::Stream(e)
+    }
+}
+
+impl From<BackoffError> for StreamError {
+    fn from(e: BackoffError) -> Self {
+        StreamError::InvalidOptions(e)
+    }
 }
 
 impl StreamError {
@@ -61,7 +91,10 @@ impl StreamError {
     pub fn is_data_error(&self) -> bool {
         matches!(
             self,
-            StreamError::Decode(_) | StreamError::TooLarge { .. } | StreamError::Stream(_)
+            StreamError::Decode(_)
+                | StreamError::Payload { .. }
+                | StreamError::TooLarge { .. }
+                | StreamError::Stream(_)
         )
     }
 }
@@ -86,4 +119,46 @@ pub struct StreamStats {
     /// Events ignored because they were stale (an older or equal task version, a duplicate
     /// activity line).
     pub stale_ignored: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::*;
+
+    #[test]
+    fn a_wrapped_error_is_in_the_message_once_not_also_the_source() {
+        // Pins: every variant's text is complete for a page to show, and a reporter that
+        // walks `source()` (anyhow's `{:#}`, tracing) does not print the inner error twice.
+        let errors = [
+            StreamError::from(DecodeError::UnknownEvent { name: "x".into() }),
+            StreamError::from(SseError::EventTooLarge {
+                limit: 1,
+                event: "task".into(),
+            }),
+            StreamError::from(
+                crate::Backoff::default()
+                    .factor(-1.0)
+                    .validate()
+                    .unwrap_err(),
+            ),
+            StreamError::from(ConnectionError::GaveUp { attempts: 3 }),
+        ];
+        for e in errors {
+            let text = e.to_string();
+            let mut source = e.source();
+            while let Some(s) = source {
+                assert!(
+                    !text.contains(&s.to_string()),
+                    "{text:?} repeats its source"
+                );
+                source = s.source();
+            }
+        }
+        assert_eq!(
+            StreamError::from(DecodeError::UnknownEvent { name: "x".into() }).to_string(),
+            "bad event: unknown event type \"x\""
+        );
+    }
 }

@@ -147,15 +147,9 @@ where
     F: Fn(StreamMessage<T>) + 'static,
 {
     let deliver: Deliver = Rc::new(move |name: &str, id: Option<String>, data: &str| {
-        let data = serde_json::from_str::<T>(data).map_err(|e| {
-            StreamError::Decode(crate::protocol::DecodeError::Malformed {
-                event: "message",
-                message: format!(
-                    "{} (event \"{}\")",
-                    e,
-                    crate::protocol::truncate_for_display(name, 64)
-                ),
-            })
+        let data = serde_json::from_str::<T>(data).map_err(|e| StreamError::Payload {
+            event: crate::protocol::truncate_for_display(name, 64),
+            message: e.to_string(),
         })?;
         on_message(StreamMessage {
             name: name.to_owned(),

@@ -157,6 +157,48 @@ async fn use_event_stream_delivers_events_named_error_when_asked_to() {
 }
 
 #[wasm_bindgen_test]
+async fn use_event_stream_names_the_event_whose_payload_did_not_decode() {
+    // Pins: a payload that does not decode into the caller's type is a typed `Payload` error
+    // naming that event (not a "malformed message payload"), counted, and the stream goes on.
+    #[derive(serde::Deserialize)]
+    struct Price {
+        #[allow(dead_code)]
+        cents: u64,
+    }
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let client = tag("generic-payload");
+    let owner = Owner::new();
+    let got = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let sink = got.clone();
+    let stream = owner.with(|| {
+        use_event_stream(
+            url_for(&client),
+            EventStreamOptions::default()
+                .backoff(fast_backoff())
+                .events(["price"]),
+            move |msg: StreamMessage<Price>| sink.set(msg.data.cents),
+        )
+    });
+    wait_stream_open(&client).await;
+    inject(&client, "price", json!({ "cents": "twelve" })).await;
+    inject(&client, "price", json!({ "cents": 1200 })).await;
+    wait_until("the good price", 5_000, || got.get() == 1200).await;
+    let err = stream.last_error.get_untracked().unwrap();
+    assert!(
+        matches!(&err, StreamError::Payload { event, .. } if event == "price"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().starts_with("bad \"price\" event: "),
+        "{err}"
+    );
+    assert!(err.is_data_error());
+    assert_eq!(stream.stats.get_untracked().decode_errors, 1);
+    assert!(stream.status.get_untracked().is_connected());
+    owner.cleanup();
+}
+
+#[wasm_bindgen_test]
 async fn huge_events_are_dropped_with_a_clear_error() {
     // Pins: an event over max_event_bytes is dropped unparsed with TooLarge (naming the size
     // and the limit) and the stream continues; one under the limit is applied.
