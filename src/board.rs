@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 
-use crate::hash::FxMap;
+use crate::hash::{FxMap, FxSet};
 
 use crate::protocol::{Activity, Task, TaskStatus};
 
@@ -212,11 +212,11 @@ pub struct ActivityLog {
     /// Lines with their arrival number.
     lines: VecDeque<(u64, Activity)>,
     next: u64,
-    /// Ids seen recently, with a fingerprint of their line's content, including some already
+    /// Fingerprints (id and content) of the lines seen recently, including some already
     /// evicted from `lines`, so that a replay of an evicted line is still recognised. Bounded
     /// at `4 × capacity`.
-    seen: FxMap<String, u64>,
-    seen_order: VecDeque<String>,
+    seen: FxSet<u64>,
+    seen_order: VecDeque<u64>,
 }
 
 impl Default for ActivityLog {
@@ -228,10 +228,13 @@ impl Default for ActivityLog {
 /// Default number of activity lines kept.
 pub const DEFAULT_ACTIVITY_CAPACITY: usize = 200;
 
-/// What tells a replay from a new line under a reused id.
+/// A line's identity: its id and its content, so that a replay matches and a new line under a
+/// reused id does not. (64 bits among at most `4 × capacity` remembered lines: a collision,
+/// which would drop one line, has odds far below one in a billion.)
 fn fingerprint(line: &Activity) -> u64 {
     use std::hash::{BuildHasher, Hash, Hasher};
     let mut h = crate::hash::Fx.build_hasher();
+    line.id.hash(&mut h);
     line.task_id.hash(&mut h);
     line.agent.hash(&mut h);
     line.level.as_str().hash(&mut h);
@@ -247,7 +250,7 @@ impl ActivityLog {
             capacity: capacity.max(1),
             lines: VecDeque::new(),
             next: 0,
-            seen: FxMap::default(),
+            seen: FxSet::default(),
             seen_order: VecDeque::new(),
         }
     }
@@ -256,17 +259,13 @@ impl ActivityLog {
     /// returns whether it was added.
     pub fn push(&mut self, line: Activity) -> bool {
         let print = fingerprint(&line);
-        match self.seen.insert(line.id.clone(), print) {
-            Some(held) if held == print => return false,
-            // The id is remembered already: its place in the order stays.
-            Some(_) => {}
-            None => {
-                self.seen_order.push_back(line.id.clone());
-                while self.seen_order.len() > self.capacity.saturating_mul(4) {
-                    if let Some(old) = self.seen_order.pop_front() {
-                        self.seen.remove(&old);
-                    }
-                }
+        if !self.seen.insert(print) {
+            return false;
+        }
+        self.seen_order.push_back(print);
+        while self.seen_order.len() > self.capacity.saturating_mul(4) {
+            if let Some(old) = self.seen_order.pop_front() {
+                self.seen.remove(&old);
             }
         }
         self.next += 1;
