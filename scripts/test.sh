@@ -7,6 +7,7 @@
 #   3. cargo test --workspace (pure core, protocol, dev-server integration tests, doctests)
 #   4. headless-Chromium browser tests (wasm-pack) against a real dev server, incl. a chaos soak
 #   5. the demo built by Trunk, driven end to end through chromedriver
+#   6. the demo command itself: scripts/demo.sh serves the page, proxies the stream, stops on Ctrl-C
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,5 +46,8 @@ scripts/browser-tests.sh
 
 step "end-to-end: the Trunk-built demo in headless Chromium (WebDriver)"
 scripts/e2e.sh
+
+step "the demo command: page, Trunk proxy, Ctrl-C (scripts/demo-smoke.sh)"
+scripts/demo-smoke.sh
 
 step "all checks passed"
