@@ -446,6 +446,21 @@ async fn in_process_shutdown_ends_streams_cleanly() {
 async fn binary_exits_zero_on_sigint_and_closes_streams() {
     // Pins: the real binary prints the listening line for --port 0, and on SIGINT closes open
     // streams cleanly (no `end`) and exits 0 within about a second.
+    exits_zero_on_signal_and_closes_streams(libc::SIGINT).await;
+}
+
+#[tokio::test]
+async fn binary_exits_zero_on_sigterm_and_closes_streams() {
+    // Pins the same for SIGTERM (what supervisors, `kill` and container runtimes send;
+    // docs/protocol.md: "On SIGINT or SIGTERM it stops accepting, ends open streams cleanly
+    // ... and exits 0, within about a second"). Without a SIGTERM handler the process would
+    // die by the signal: no clean end of the chunked body, and no exit status 0.
+    exits_zero_on_signal_and_closes_streams(libc::SIGTERM).await;
+}
+
+/// Starts the real binary, opens a stream, sends `signal` and asserts the graceful shutdown:
+/// the stream's body ends cleanly without an `end` event, and the process exits 0 within 2 s.
+async fn exits_zero_on_signal_and_closes_streams(signal: libc::c_int) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_strug-dev-server"))
         .args(["--port", "0", "--seed", "1", "--tick-ms", "50"])
         .stdout(Stdio::piped())
@@ -476,14 +491,14 @@ async fn binary_exits_zero_on_sigint_and_closes_streams() {
 
     let signalled = Instant::now();
     // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
     assert_eq!(rc, 0);
     let mut rest = Vec::new();
     loop {
         match tokio::time::timeout(PATIENCE, body.next()).await {
             Ok(Some(Ok(chunk))) => rest.extend_from_slice(&chunk),
             Ok(None) => break,
-            other => panic!("stream did not close cleanly: {other:?}"),
+            other => panic!("stream did not close cleanly on signal {signal}: {other:?}"),
         }
     }
     assert!(!contains(&rest, b"event: end"), "no end event on shutdown");
@@ -491,7 +506,7 @@ async fn binary_exits_zero_on_sigint_and_closes_streams() {
         .await
         .unwrap()
         .unwrap();
-    assert!(status.success(), "{status:?}");
+    assert!(status.success(), "signal {signal}: {status:?}");
     assert!(
         signalled.elapsed() < Duration::from_secs(2),
         "{:?}",

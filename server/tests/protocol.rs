@@ -566,32 +566,60 @@ async fn cors_reflects_local_origins_and_configured_ones_only() {
 
 #[tokio::test]
 async fn chaos_endpoints_are_404_without_the_flag() {
-    // Pins: without --chaos every /api/chaos path is a JSON 404.
+    // Pins docs/protocol.md "Without `--chaos` every `/api/chaos*` path answers 404", for every
+    // chaos endpoint it lists (drop, outage, refuse, stall, flap, reject, inject, end, heal,
+    // restart and `GET /api/chaos`) and both methods: each gets the JSON 404 even with a body
+    // that would be valid with --chaos, and none of them takes effect (a stream still opens
+    // and stays open, nothing is rejected).
     let server = start(strug_dev_server::Config {
         chaos: false,
         ..frozen()
     })
     .await;
-    for path in [
-        "/api/chaos/drop",
-        "/api/chaos/outage",
-        "/api/chaos/refuse",
-        "/api/chaos/stall",
-        "/api/chaos/flap",
-        "/api/chaos/inject",
-        "/api/chaos/end",
-        "/api/chaos/heal",
-    ] {
-        let (status, body) = server.post(path, json!({ "secs": 1 })).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
-        assert_eq!(body["error"], "not found");
+    let endpoints = [
+        ("/api/chaos/drop", json!({})),
+        ("/api/chaos/outage", json!({ "secs": 60 })),
+        ("/api/chaos/refuse", json!({ "secs": 60 })),
+        ("/api/chaos/stall", json!({ "secs": 60 })),
+        ("/api/chaos/flap", json!({ "secs": 60, "after_ms": 1 })),
+        (
+            "/api/chaos/reject",
+            json!({ "status": 503, "secs": 60, "drop": true }),
+        ),
+        (
+            "/api/chaos/inject",
+            json!({ "event": "task", "data": "{not json" }),
+        ),
+        ("/api/chaos/end", json!({ "reason": "bye" })),
+        ("/api/chaos/heal", json!({})),
+        ("/api/chaos/restart", json!({})),
+        ("/api/chaos", json!({})),
+        ("/api/chaos/unknown", json!({})),
+    ];
+    let mut open_stream = connect(&server, "/api/events", &[]).await;
+    assert_eq!(open_stream.event().await.event, "snapshot");
+    for (path, body) in &endpoints {
+        let (status, answer) = server.post(path, body.clone()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "POST {path}");
+        assert_eq!(answer["error"], "not found", "POST {path}");
+        let resp = server.http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "GET {path}");
+        let answer: Value = resp.json().await.unwrap();
+        assert_eq!(answer["error"], "not found", "GET {path}");
     }
-    let resp = server
-        .http
-        .get(server.url("/api/chaos"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // Nothing was dropped, ended, stalled or injected, and new streams are still served.
+    assert!(matches!(
+        open_stream.next_within(Duration::from_millis(300)).await,
+        Next::Timeout
+    ));
+    let mut fresh = connect(&server, "/api/events", &[]).await;
+    assert_eq!(fresh.event().await.event, "snapshot");
+    let m = server.metrics().await;
+    assert!(
+        m["rejected"].as_object().unwrap().values().all(|n| n == 0),
+        "{m}"
+    );
+    assert_eq!(m["flapped"], 0);
+    assert_eq!(m["open_streams"], 2);
     server.stop().await;
 }
