@@ -33,7 +33,7 @@ pub(crate) fn check_delays<const N: usize>(
 /// | `None` | exactly `base` |
 /// | `Full` | uniform in `[0, base]` |
 /// | `Equal` (the default) | uniform in `[base/2, base]` |
-/// | `Decorrelated` | uniform in `[initial, min(max_delay, 3 · previous delay)]` (`previous` starts at `initial`) |
+/// | `Decorrelated` | uniform in `[initial, min(max_delay, 3 · max(previous, initial))]` (`previous` starts at `initial`; it is the policy's own previous draw, before any server floor raised it) |
 ///
 /// Without jitter, every client dropped at the same instant retries at the same instant, forever:
 /// the reconnect storm this crate exists to prevent.
@@ -55,7 +55,9 @@ pub enum Jitter {
     /// Uniform in `[base/2, base]`: never retries sooner than half the base (the default).
     #[default]
     Equal,
-    /// Uniform in `[initial, 3 · previous]`, capped: grows from the previous actual delay.
+    /// Uniform in `[initial, 3 · max(previous, initial)]`, capped: grows from the policy's
+    /// previous draw (a shorter spread first retry counts as `initial`; a server's `retry:`
+    /// floor raises the wait, not the base the next draw grows from).
     Decorrelated,
 }
 

@@ -374,7 +374,9 @@ proptest! {
     #[test]
     fn delays_are_bounded_for_any_attempt(
         backoff in backoff(),
-        attempt in any::<u32>(),
+        // Half the cases among the first attempts, where the exact base is checked below
+        // (drawn from all of u32 alone, that check ran about once in 200 million cases).
+        attempt in prop_oneof![1u32..20, any::<u32>()],
         prev in proptest::option::of(0u64..200_000),
         seed in any::<u64>(),
     ) {

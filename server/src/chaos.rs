@@ -44,7 +44,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `POST /api/chaos/restart`: answer, then shut down gracefully and exit with
-/// `RESTART_EXIT_CODE` (the binary does the exit; in-process servers just stop), losing the
+/// `RESTART_EXIT_CODE` (the binary's shutdown future watches `AppState::restart_requested`
+/// and exits; an in-process server keeps serving unless its own shutdown future does), losing the
 /// state and the event log, as a crashed and restarted backend would.
 async fn restart(State(state): State<AppState>) -> Response {
     state.request_restart();
