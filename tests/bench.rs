@@ -131,7 +131,7 @@ const N: u64 = 100_000;
 
 /// Rounds of the ingest measurement: one run on this 2-core VM varies by ±20 %, so the report
 /// gives the median and the range of each figure.
-const INGEST_ROUNDS: usize = 3;
+const INGEST_ROUNDS: usize = 5;
 
 #[wasm_bindgen_test]
 async fn ingest_throughput() {
