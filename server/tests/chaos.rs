@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -461,25 +459,7 @@ async fn binary_exits_zero_on_sigterm_and_closes_streams() {
 /// Starts the real binary, opens a stream, sends `signal` and asserts the graceful shutdown:
 /// the stream's body ends cleanly without an `end` event, and the process exits 0 within 2 s.
 async fn exits_zero_on_signal_and_closes_streams(signal: libc::c_int) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strug-dev-server"))
-        .args(["--port", "0", "--seed", "1", "--tick-ms", "50"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("strug-dev-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let (mut child, base) = spawn_binary(&["--seed", "1", "--tick-ms", "50"]).await;
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
 
     let resp = reqwest::get(format!("{base}/api/events")).await.unwrap();

@@ -2,29 +2,16 @@
 //! 75 (so a supervisor can start a fresh process that has lost its state, as a crashed backend
 //! would).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
+
+use common::spawn_binary;
 
 #[tokio::test]
 async fn restart_exits_with_status_75_after_answering() {
     // Pins the restart contract the chaos soak's supervisor relies on.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strug-dev-server"))
-        .args(["--chaos", "--port", "0", "--no-ambient"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("address line");
-    let base = line
-        .trim()
-        .strip_prefix("strug-dev-server listening on ")
-        .expect("address line")
-        .to_owned();
+    let (mut child, base) = spawn_binary(&["--chaos", "--no-ambient"]).await;
     let http = reqwest::Client::new();
     let stream = http
         .get(format!("{base}/api/events"))
@@ -64,22 +51,7 @@ async fn restart_is_a_404_without_chaos_and_the_binary_keeps_serving() {
     // Pins: without --chaos `POST /api/chaos/restart` is the JSON 404 and does not restart
     // anything (an in-process server ignores the restart request, so only the binary can
     // show it): the process keeps running and serving, and does not exit with 75.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strug-dev-server"))
-        .args(["--port", "0", "--no-ambient"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("address line");
-    let base = line
-        .trim()
-        .strip_prefix("strug-dev-server listening on ")
-        .expect("address line")
-        .to_owned();
+    let (mut child, base) = spawn_binary(&["--no-ambient"]).await;
     let http = reqwest::Client::new();
     let resp = http
         .post(format!("{base}/api/chaos/restart"))

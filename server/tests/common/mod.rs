@@ -288,3 +288,31 @@ pub fn id_of(ev: &Event) -> u64 {
 pub fn json(ev: &Event) -> Value {
     serde_json::from_str(&ev.data).unwrap_or_else(|e| panic!("bad JSON in {ev:?}: {e}"))
 }
+
+/// Starts the real `strug-dev-server` binary on an ephemeral port of 127.0.0.1 with `args`
+/// (after `--port 0`); returns the child and its base URL, read from its first line.
+pub async fn spawn_binary(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strug-dev-server"))
+        .args(["--port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let stdout = child.stdout.take().expect("stdout");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("strug-dev-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, base)
+}
