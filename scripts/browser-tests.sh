@@ -12,6 +12,8 @@
 # the soak exercises a real process restart that loses the event log. Both are stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/private-tmp.sh
+. scripts/private-tmp.sh
 
 out_dir="${TEST_OUTPUT:-test-output}"
 mkdir -p "$out_dir"
@@ -51,6 +53,7 @@ supervisor_pid=$!
 cleanup() {
   [ -s "$pid_file" ] && kill -INT "$(cat "$pid_file")" 2>/dev/null || true
   wait "$supervisor_pid" 2>/dev/null || true
+  remove_private_tmp
 }
 trap cleanup EXIT
 

@@ -19,5 +19,8 @@ if [ "$lock_version" != "$trunk_version" ]; then
 fi
 command -v trunk >/dev/null || { echo "trunk not found: run scripts/install-tools.sh --trunk" >&2; exit 1; }
 
+# shellcheck source=scripts/private-tmp.sh
+. scripts/private-tmp.sh
+trap remove_private_tmp EXIT
 trunk build --locked
 DEMO_DIST="$PWD/dist" cargo test -p strug-dev-server --locked --test demo_e2e -- --ignored --nocapture
