@@ -13,6 +13,15 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
 
+# CI builds from scratch: incremental caches would only take disk space.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+# A full run builds about 5 GB into target/; say up front when the disk may not hold it.
+free_kb="$(df -Pk . | awk 'NR == 2 { print $4 }')"
+echo "disk: $((free_kb / 1024 / 1024)) GiB free for $PWD"
+if [ "$free_kb" -lt $((6 * 1024 * 1024)) ]; then
+  printf '\033[1;33mwarning: under 6 GiB free; the build may fail with "No space left on device"\033[0m\n' >&2
+fi
+
 step "install missing tools"
 scripts/install-tools.sh --trunk
 
@@ -50,4 +59,5 @@ scripts/e2e.sh
 step "the demo command: page, Trunk proxy, Ctrl-C (scripts/demo-smoke.sh)"
 scripts/demo-smoke.sh
 
+du -sh target 2>/dev/null | sed 's/^/disk: target\/ holds /' || true
 step "all checks passed"
