@@ -15,7 +15,7 @@ step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
 
 # CI builds from scratch: incremental caches would only take disk space.
 if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
-# A full run builds about 5 GB into target/; say up front when the disk may not hold it.
+# A full run builds about 2.5 GB into target/; say up front when the disk may not hold it.
 free_kb="$(df -Pk . | awk 'NR == 2 { print $4 }')"
 echo "disk: $((free_kb / 1024 / 1024)) GiB free for $PWD"
 if [ "$free_kb" -lt $((6 * 1024 * 1024)) ]; then
