@@ -42,6 +42,14 @@ impl UseTaskStream {
     }
 }
 
+/// The stream under a task stream, for what takes any stream (a
+/// [`ConnectionBadge`](crate::ConnectionBadge), for one).
+impl From<UseTaskStream> for UseEventStream {
+    fn from(stream: UseTaskStream) -> Self {
+        stream.stream
+    }
+}
+
 /// Subscribes to a task stream (the protocol in [`crate::protocol`]) and keeps a live board,
 /// an activity feed and the connection status.
 ///

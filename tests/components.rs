@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    shared_stream_count, use_shared_task_stream, use_task_stream, Backoff, ConnectionBadge,
-    FetchOptions, Jitter, StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider, Transport,
+    shared_stream_count, use_event_stream, use_shared_task_stream, use_task_stream, Backoff,
+    ConnectionBadge, EventStreamOptions, FetchOptions, Jitter, StreamMessage, StrugStream,
+    TaskBoard, TaskStreamOptions, TaskStreamProvider, Transport,
 };
 use serde_json::json;
 use wasm_bindgen::JsCast;
@@ -770,6 +771,58 @@ async fn connection_badge_counts_down_and_retries_now() {
         .unwrap()
         .active_element();
     assert_eq!(focused, m.find(".lts-badge"));
+}
+
+#[wasm_bindgen_test]
+async fn connection_badge_shows_a_use_event_stream_and_retries_it() {
+    // Pins: the badge takes the handle of the generic hook, not only a task stream: it shows
+    // that stream's status, and its "Retry now" reconnects that stream at once. (No resume, so
+    // every connection starts with a snapshot: the callback counts connections.)
+    let client = tag("badge-generic");
+    let url = url_for(&client);
+    let snapshots = ArcRwSignal::new(0_usize);
+    let counted = snapshots.clone();
+    let m = Mount::new(move || {
+        let options = EventStreamOptions::default()
+            .events(["snapshot"])
+            .resume(None)
+            .backoff(Backoff::default().initial(Duration::from_secs(4)));
+        let prices = use_event_stream(url, options, move |_: StreamMessage<serde_json::Value>| {
+            *counted.write() += 1;
+        });
+        view! { <ConnectionBadge stream=prices/> }.into_any()
+    });
+    wait_badge(&m, "connected").await;
+    assert_eq!(m.text(".lts-badge-text"), "Live");
+    wait_until("the snapshot reaches the callback", 4_000, || {
+        snapshots.get_untracked() == 1
+    })
+    .await;
+
+    chaos("outage", json!({ "secs": 30.0, "client": client })).await;
+    wait_badge(&m, "reconnecting").await;
+    assert!(
+        m.text(".lts-badge-text").ends_with("(attempt 1)"),
+        "{}",
+        m.text(".lts-badge-text")
+    );
+    let before = attempts(&client).await.len();
+    let retry: web_sys::HtmlElement = m.find(".lts-retry").unwrap().unchecked_into();
+    retry.click();
+    wait_until("attempt 2 scheduled", 3_000, || {
+        m.text(".lts-badge-text").ends_with("(attempt 2)")
+    })
+    .await;
+    assert_eq!(attempts(&client).await.len(), before + 1);
+
+    chaos("heal", json!({})).await;
+    let retry: web_sys::HtmlElement = m.find(".lts-retry").unwrap().unchecked_into();
+    retry.click();
+    wait_badge(&m, "connected").await;
+    wait_until("the new connection's snapshot", 4_000, || {
+        snapshots.get_untracked() == 2
+    })
+    .await;
 }
 
 #[wasm_bindgen_test]

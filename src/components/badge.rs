@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::clock::use_tick_while;
 use super::shared::use_task_stream_context;
 use crate::status::ConnectionStatus;
-use crate::use_task_stream::UseTaskStream;
+use crate::use_event_stream::UseEventStream;
 
 /// The connection status, with a live countdown to the next retry, the attempt number and a
 /// "Retry now" button while reconnecting or offline.
@@ -29,14 +29,33 @@ use crate::use_task_stream::UseTaskStream;
 ///     view! { <TaskStreamProvider url="/api/events"><ConnectionBadge/></TaskStreamProvider> }
 /// }
 /// ```
+///
+/// Any stream of this crate can have a badge, also one of your own messages from
+/// [`use_event_stream`](crate::use_event_stream):
+///
+/// ```no_run
+/// use leptos::prelude::*;
+/// use leptos_task_stream::{use_event_stream, ConnectionBadge, EventStreamOptions, StreamMessage};
+///
+/// #[component]
+/// fn Prices() -> impl IntoView {
+///     let (last, set_last) = signal(0_i64);
+///     let prices = use_event_stream(
+///         "/api/prices",
+///         EventStreamOptions::default().events(["price"]),
+///         move |msg: StreamMessage<i64>| set_last.set(msg.data),
+///     );
+///     view! { <ConnectionBadge stream=prices/> <p>{last}</p> }
+/// }
+/// ```
 #[component]
 pub fn ConnectionBadge(
-    /// The stream to show. Defaults to the one provided by the nearest
-    /// [`TaskStreamProvider`](crate::TaskStreamProvider).
-    #[prop(optional)]
-    stream: Option<UseTaskStream>,
+    /// The stream to show: a [`UseTaskStream`](crate::UseTaskStream) or a [`UseEventStream`].
+    /// Defaults to the one provided by the nearest [`TaskStreamProvider`](crate::TaskStreamProvider).
+    #[prop(optional, into)]
+    stream: Option<UseEventStream>,
 ) -> impl IntoView {
-    let stream = stream.unwrap_or_else(use_task_stream_context);
+    let stream = stream.unwrap_or_else(|| use_task_stream_context().stream);
     let status = stream.status;
     // The countdown re-renders on every tick and every status change, reading the clock then:
     // a tick's time can be up to a period old when a retry is scheduled, and showed a 4 s wait
