@@ -290,6 +290,32 @@ impl ActivityLog {
         self.lines.iter().map(|(n, line)| (*n, line))
     }
 
+    /// The line with arrival number `number` (see [`numbered`](Self::numbered)), while it is
+    /// held. Constant time: a keyed list can carry only the numbers and look lines up.
+    ///
+    /// ```
+    /// use leptos_task_stream::board::ActivityLog;
+    /// use leptos_task_stream::protocol::{Activity, Level};
+    ///
+    /// let line = |id: &str| Activity {
+    ///     id: id.into(), task_id: None, agent: "scout".into(), level: Level::Info,
+    ///     message: format!("line {id}"), at: "2026-11-25T14:00:00Z".into(),
+    /// };
+    /// let mut log = ActivityLog::new(2);
+    /// for id in ["a1", "a2", "a3"] {
+    ///     log.push(line(id));
+    /// }
+    /// assert_eq!(log.get(1), None, "evicted");
+    /// assert_eq!(log.get(3).map(|a| a.id.as_str()), Some("a3"));
+    /// assert_eq!(log.get(4), None, "not arrived yet");
+    /// ```
+    pub fn get(&self, number: u64) -> Option<&Activity> {
+        // Numbers are consecutive: the held lines are `first ..= next`.
+        let first = self.lines.front()?.0;
+        let index = usize::try_from(number.checked_sub(first)?).ok()?;
+        self.lines.get(index).map(|(_, line)| line)
+    }
+
     /// Number of lines held.
     pub fn len(&self) -> usize {
         self.lines.len()
@@ -511,6 +537,28 @@ mod tests {
         assert!(!log.push(activity("a7")));
         assert_eq!(log.len(), 3);
         assert_eq!(ActivityLog::new(0).capacity(), 1);
+    }
+
+    #[test]
+    fn get_finds_every_held_line_by_number_and_nothing_else() {
+        // Through evictions and dropped replays, `get` agrees with `numbered` on every number
+        // held and answers `None` around them (also for numbers far out of range).
+        let mut log = ActivityLog::new(4);
+        assert_eq!(log.get(0), None);
+        assert_eq!(log.get(1), None);
+        for i in 0..11 {
+            log.push(activity(&format!("a{i}")));
+            log.push(activity(&format!("a{i}"))); // a replay: dropped, takes no number
+            let held: Vec<(u64, &Activity)> = log.numbered().collect();
+            for &(n, line) in &held {
+                assert_eq!(log.get(n), Some(line));
+            }
+            let (first, last) = (held[0].0, held[held.len() - 1].0);
+            assert_eq!(last, i + 1);
+            assert_eq!(log.get(first - 1), None);
+            assert_eq!(log.get(last + 1), None);
+            assert_eq!(log.get(u64::MAX), None);
+        }
     }
 
     #[test]

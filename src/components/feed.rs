@@ -75,17 +75,20 @@ pub fn StrugStream(
     let shown = move |a: &Activity, agent: &str, level: &str| {
         (agent.is_empty() || a.agent == agent) && (level.is_empty() || a.level.as_str() == level)
     };
+    // The arrival numbers of the lines shown. Numbers, not lines: this runs on every change of
+    // the log, and `<For>` builds a view only for a new number, which then looks its line up.
     let lines = move || {
         let agent = agent_filter.get();
         let level = level_filter.get();
         activity.with(|log| {
-            let kept: Vec<(u64, Activity)> = log
+            let mut kept: Vec<u64> = log
                 .numbered()
                 .filter(|(_, a)| shown(a, &agent, &level))
-                .map(|(n, a)| (n, a.clone()))
+                .map(|(n, _)| n)
                 .collect();
             let skip = max_lines.map_or(0, |m| kept.len().saturating_sub(m));
-            kept.into_iter().skip(skip).collect::<Vec<_>>()
+            kept.drain(..skip);
+            kept
         })
     };
     // Why no line shows, if none does.
@@ -188,7 +191,15 @@ pub fn StrugStream(
                 on:scroll=on_scroll
             >
                 // Keyed by arrival number: unique even when a restarted server reuses ids.
-                <For each=lines key=|(n, _)| *n children=move |(_, line)| view! { <Line line now/> }/>
+                <For
+                    each=lines
+                    key=|n| *n
+                    children=move |n| {
+                        activity
+                            .with_untracked(|log| log.get(n).cloned())
+                            .map(|line| view! { <Line line now/> })
+                    }
+                />
             </ol>
             {move || nothing_shown().map(|text| view! { <p class="lts-empty lts-feed-empty">{text}</p> })}
             <Show when=move || !following.get()>
