@@ -11,7 +11,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos_task_stream::{
     Backoff, CloseReason, ConnectionBadge, ConnectionError, ConnectionStatus, OfflineReason,
-    StreamError, StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider,
+    StreamError, TaskBoard, TaskStreamOptions, TaskStreamProvider,
 };
 use serde_json::json;
 use wasm_bindgen_test::*;
@@ -554,16 +554,7 @@ async fn nothing_runs_after_unmount() {
     // events/s, frames pending) or waiting to retry.
     let busy = tag("after-unmount-busy");
     let url = format!("{SERVER}/api/firehose?n=200000&rate=20000&client={busy}");
-    let m = Mount::new(move || {
-        view! {
-            <TaskStreamProvider url=url options=fast_options()>
-                <ConnectionBadge/>
-                <TaskBoard/>
-                <StrugStream/>
-            </TaskStreamProvider>
-        }
-        .into_any()
-    });
+    let m = Mount::dashboard(url);
     wait_until("cards", 5_000, || m.all(".lts-card").len() >= 100).await;
     record_console();
     drop(m);

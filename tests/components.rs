@@ -399,15 +399,7 @@ async fn cards_and_lines_show_their_age_and_it_moves() {
     // with the clock without any new event.
     let client = tag("ages");
     let url = url_for(&client);
-    let m = Mount::new(move || {
-        view! {
-            <TaskStreamProvider url=url options=fast_options()>
-                <TaskBoard/>
-                <StrugStream/>
-            </TaskStreamProvider>
-        }
-        .into_any()
-    });
+    let m = Mount::dashboard(url);
     wait_stream_open(&client).await;
     let at = iso_secs_ago(5.0);
     let id = format!("{client}-t");
@@ -928,15 +920,7 @@ async fn hostile_strings_are_rendered_as_text() {
     // handler results.
     let client = tag("xss");
     let url = url_for(&client);
-    let m = Mount::new(move || {
-        view! {
-            <TaskStreamProvider url=url options=fast_options()>
-                <TaskBoard/>
-                <StrugStream/>
-            </TaskStreamProvider>
-        }
-        .into_any()
-    });
+    let m = Mount::dashboard(url);
     wait_stream_open(&client).await;
     let evil = "<img src=x onerror=alert(1)>";
     let id = format!("{client}-x");

@@ -350,16 +350,7 @@ async fn markup_in_ids_and_every_field_creates_no_element_and_no_navigation() {
     let client = tag("attr");
     let url = url_for(&client);
     let href = web_sys::window().unwrap().location().href().unwrap();
-    let m = Mount::new(move || {
-        view! {
-            <TaskStreamProvider url=url options=fast_options()>
-                <ConnectionBadge/>
-                <TaskBoard/>
-                <StrugStream/>
-            </TaskStreamProvider>
-        }
-        .into_any()
-    });
+    let m = Mount::dashboard(url);
     wait_stream_open(&client).await;
     let id = format!("{client}\"><img src=x onerror=alert(1)><a href=javascript:alert(2)>");
     let mut t = task(&id, "<iframe src=javascript:alert(3)>", "blocked", 1);

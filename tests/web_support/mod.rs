@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use gloo_timers::future::TimeoutFuture;
-use leptos::prelude::{AnyView, GetUntracked, Owner, ReadSignal};
+use leptos::prelude::*;
 use leptos_task_stream::{
-    use_task_stream, Backoff, ConnectionStatus, Jitter, TaskStore, TaskStreamOptions,
-    UseTaskStream, STYLESHEET,
+    use_task_stream, Backoff, ConnectionBadge, ConnectionStatus, Jitter, StrugStream, TaskBoard,
+    TaskStore, TaskStreamOptions, TaskStreamProvider, UseTaskStream, STYLESHEET,
 };
 use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
@@ -175,6 +175,21 @@ impl Drop for Mount {
 }
 
 impl Mount {
+    /// A badge, a board and a feed under one provider on `url`, with [`fast_options`]: the
+    /// whole dashboard, as an app mounts it.
+    pub fn dashboard(url: String) -> Self {
+        Mount::new(move || {
+            view! {
+                <TaskStreamProvider url=url options=fast_options()>
+                    <ConnectionBadge/>
+                    <TaskBoard/>
+                    <StrugStream/>
+                </TaskStreamProvider>
+            }
+            .into_any()
+        })
+    }
+
     pub fn new(f: impl FnOnce() -> AnyView + 'static) -> Self {
         let _ = any_spawner::Executor::init_wasm_bindgen();
         let document = web_sys::window().unwrap().document().unwrap();
