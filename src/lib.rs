@@ -184,7 +184,7 @@ pub use sse::{SseError, SseEvent, SseItem, SseParser};
 pub use status::{CloseReason, ConnectionStatus, OfflineReason, Timestamp};
 pub use task_store::TaskStore;
 pub use transport::{FetchOptions, Transport};
-pub use use_event_stream::{use_event_stream, StreamMessage, UseEventStream};
+pub use use_event_stream::{use_event_stream, use_text_stream, StreamMessage, UseEventStream};
 pub use use_task_stream::{use_task_stream, UseTaskStream};
 
 /// The wire protocol (re-exported from the `task-stream-protocol` crate).

@@ -161,6 +161,52 @@ where
     use_stream_with(url.into(), options, deliver)
 }
 
+/// Like [`use_event_stream`], with each event's `data` as it arrived: text, not decoded.
+///
+/// For streams that are not JSON (log lines, CSV rows, plain counters) and for apps that decode
+/// payloads their own way. It brings everything of the connection (backoff, resume, stale
+/// detection, offline and page-hide handling, status) and no JSON decoder, which makes it the
+/// smallest hook of this crate in a release build (see the bundle benchmark in
+/// `docs/benchmarks.md`). A multi-line event's `data:` lines arrive joined by `\n`, as the
+/// Server-Sent Events standard has it.
+///
+/// ```no_run
+/// use leptos::prelude::*;
+/// use leptos_task_stream::{use_text_stream, ConnectionBadge, EventStreamOptions, StreamMessage};
+///
+/// #[component]
+/// fn BuildLog() -> impl IntoView {
+///     let (lines, set_lines) = signal(Vec::<String>::new());
+///     let log = use_text_stream(
+///         "/api/build-log",
+///         EventStreamOptions::default().events(["line"]),
+///         move |msg: StreamMessage<String>| set_lines.update(|l| l.push(msg.data)),
+///     );
+///     view! {
+///         <ConnectionBadge stream=log/>
+///         <pre>{move || lines.get().join("\n")}</pre>
+///     }
+/// }
+/// ```
+pub fn use_text_stream<F>(
+    url: impl Into<String>,
+    options: EventStreamOptions,
+    on_message: F,
+) -> UseEventStream
+where
+    F: Fn(StreamMessage<String>) + 'static,
+{
+    let deliver: Deliver = Rc::new(move |name: &str, id: Option<String>, data: &str| {
+        on_message(StreamMessage {
+            name: name.to_owned(),
+            id,
+            data: data.to_owned(),
+        });
+        Ok(true)
+    });
+    use_stream_with(url.into(), options, deliver)
+}
+
 /// The shared implementation: any decoding, any application of the events.
 pub(crate) fn use_stream_with(
     url: String,

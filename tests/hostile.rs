@@ -7,9 +7,9 @@
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    shared_stream_count, use_event_stream, use_task_stream, ConnectionBadge, EventStreamOptions,
-    StreamError, StreamMessage, StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider,
-    UseTaskStream,
+    shared_stream_count, use_event_stream, use_task_stream, use_text_stream, ConnectionBadge,
+    EventStreamOptions, FetchOptions, StreamError, StreamMessage, StrugStream, TaskBoard,
+    TaskStreamOptions, TaskStreamProvider, Transport, UseTaskStream,
 };
 use serde_json::json;
 use wasm_bindgen_test::*;
@@ -152,6 +152,72 @@ async fn use_event_stream_delivers_events_named_error_when_asked_to() {
     let stats = stream.stats.get_untracked();
     assert_eq!((stats.connects, stats.decode_errors), (1, 0));
     assert!(stream.last_error.get_untracked().is_none());
+    owner.cleanup();
+    wait_no_open_streams(&client).await;
+}
+
+#[wasm_bindgen_test]
+async fn use_text_stream_delivers_data_as_it_arrived() {
+    // Pins: the text hook hands over `data` undecoded, whatever it is: not JSON, JSON (as its
+    // text), empty, several `data:` lines (joined by "\n"), hostile markup; with each event's
+    // name and the stream's last event id. Nothing is a decode error; heartbeats stay inside.
+    // Both transports: the browser's EventSource and the crate's own parser.
+    text_stream_round("text", Transport::EventSource).await;
+    text_stream_round("text-fetch", Transport::Fetch(FetchOptions::default())).await;
+}
+
+async fn text_stream_round(name: &str, transport: Transport) {
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let client = tag(name);
+    let owner = Owner::new();
+    type Got = Vec<(String, Option<String>, String)>;
+    let got: std::rc::Rc<std::cell::RefCell<Got>> = Default::default();
+    let sink = got.clone();
+    let stream = owner.with(|| {
+        use_text_stream(
+            url_for(&client),
+            EventStreamOptions::default()
+                .backoff(fast_backoff())
+                .events(["line", "heartbeat"])
+                .transport(transport),
+            move |msg: StreamMessage<String>| sink.borrow_mut().push((msg.name, msg.id, msg.data)),
+        )
+    });
+    wait_stream_open(&client).await;
+    let sent = [
+        ("t1", "build 42: compiling"),
+        ("t2", r#"{"not": "decoded"}"#),
+        ("t3", ""),
+        ("t4", "first line\nsecond line"),
+        ("t5", "<img src=x onerror=alert(1)> ✓ 😀"),
+    ];
+    for (id, data) in sent {
+        chaos(
+            "inject",
+            json!({ "client": client, "event": "line", "id": id, "data": data }),
+        )
+        .await;
+    }
+    wait_until("five lines", 5_000, || got.borrow().len() >= 5).await;
+    let expected: Got = sent
+        .iter()
+        .map(|(id, data)| {
+            (
+                "line".to_owned(),
+                Some((*id).to_owned()),
+                (*data).to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(*got.borrow(), expected);
+    // Heartbeats (every 0.5 s from this server) are the hook's, even when listed.
+    sleep(1_200).await;
+    assert_eq!(got.borrow().len(), 5, "{:?}", got.borrow());
+    let stats = stream.stats.get_untracked();
+    assert_eq!((stats.connects, stats.decode_errors), (1, 0));
+    assert!(stats.heartbeats >= 1, "{stats:?}");
+    assert!(stream.last_error.get_untracked().is_none());
+    assert!(stream.status.get_untracked().is_connected());
     owner.cleanup();
     wait_no_open_streams(&client).await;
 }
