@@ -664,7 +664,7 @@ impl Driver {
         }
         if is(&self.options.end_event) {
             self.update_stats(|s| s.events += 1);
-            let reason = crate::json::end_reason(&data)
+            let reason = end_reason(&data)
                 .unwrap_or_else(|| crate::protocol::truncate_for_display(&data, 200));
             self.dispatch(Input::ServerEnded { conn, reason });
             return;
@@ -921,6 +921,52 @@ async fn read_fetch(
             .unwrap_or_default();
         if !d.on_chunk(conn, &mut parser, &bytes) {
             return;
+        }
+    }
+}
+
+/// The `reason` of an `end` payload (`{"reason":"…"}`, the protocol's); `None` for any other
+/// payload, which is then shown as it came. Read by the browser's `JSON.parse`: this runs at
+/// most once per stream, and the crate's JSON reader stays out of apps that decode nothing
+/// (`use_text_stream`) or decode with serde (`use_event_stream`).
+fn end_reason(data: &str) -> Option<String> {
+    let value = js_sys::JSON::parse(data).ok()?;
+    if !value.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(&value, &JsValue::from_str("reason"))
+        .ok()?
+        .as_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn end_reason_is_read_from_end_payloads_only() {
+        let reason = |data: &str| super::end_reason(data);
+        assert_eq!(reason(r#"{"reason":"done"}"#).as_deref(), Some("done"));
+        assert_eq!(
+            reason(r#" {"at":1, "reason":"line\nbreak \u00e9 <b>"} "#).as_deref(),
+            Some("line\nbreak é <b>")
+        );
+        for other in [
+            "done",
+            "",
+            r#""done""#,
+            "null",
+            "17",
+            r#"["done"]"#,
+            "{}",
+            r#"{"reason":1}"#,
+            r#"{"reason":null}"#,
+            r#"{"reason":"cut"#,
+            r#"{"Reason":"done"}"#,
+        ] {
+            assert_eq!(reason(other), None, "{other:?}");
         }
     }
 }

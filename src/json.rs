@@ -40,14 +40,6 @@ pub(crate) fn decode(name: &str, data: &str) -> Result<TaskEvent, DecodeError> {
     TaskEvent::decode(name, data)
 }
 
-/// The `reason` of an `end` payload, when it is a valid one.
-pub(crate) fn end_reason(data: &str) -> Option<String> {
-    match decode_lite(event_names::END, data) {
-        Ok(TaskEvent::End(end)) => Some(end.reason),
-        _ => None,
-    }
-}
-
 /// Decodes like [`TaskEvent::decode`] with the reader of this module.
 pub(crate) fn decode_lite(name: &str, data: &str) -> Result<TaskEvent, DecodeError> {
     // One `parse` for every event type (a generic one would be compiled six times).

@@ -36,16 +36,6 @@ fn messages_name_the_problem_and_its_place() {
     );
 }
 
-#[test]
-fn end_reason_is_read_from_valid_end_payloads_only() {
-    assert_eq!(
-        super::end_reason(r#"{"reason":"done"}"#).as_deref(),
-        Some("done")
-    );
-    assert_eq!(super::end_reason("done"), None);
-    assert_eq!(super::end_reason(r#"{"reason":1}"#), None);
-}
-
 /// A JSON value of the protocol's shapes, often valid, sometimes slightly wrong.
 fn value() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
