@@ -2,7 +2,8 @@
 # The benchmark command (not part of the test command; takes several minutes). Regenerates
 # target/bench/benchmarks.md and copies it to docs/benchmarks.md (with docs/storm.svg):
 #   1. reconnect-storm simulation, native, on the crate's real state machine (benches/storm-sim)
-#   2. bundle sizes of a bare counter, + use_task_stream, + leptos-use undecoded and typed
+#   2. bundle sizes of a bare counter, + use_task_stream, + use_text_stream, + leptos-use
+#      undecoded and typed
 #      (scripts/bench-bundle.sh)
 #   3. browser benchmarks in headless Chromium, release build (tests/bench.rs): ingest
 #      throughput vs a bare EventSource, a real-browser storm vs naive clients, connections per
