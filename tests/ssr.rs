@@ -6,9 +6,9 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos_task_stream::{
     protocol::TaskStatus, provide_task_stream, shared_stream_count, use_event_stream,
-    use_shared_task_stream, use_task_stream, use_task_stream_context, Backoff, BackoffError,
-    CloseReason, ConnectionBadge, ConnectionStatus, EventStreamOptions, StreamError, StreamMessage,
-    StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider,
+    use_shared_task_stream, use_task_stream, use_task_stream_context, use_text_stream, Backoff,
+    BackoffError, CloseReason, ConnectionBadge, ConnectionStatus, EventStreamOptions, StreamError,
+    StreamMessage, StrugStream, TaskBoard, TaskStreamOptions, TaskStreamProvider,
 };
 
 #[test]
@@ -28,6 +28,37 @@ fn use_task_stream_is_inert_off_the_browser() {
         s.reconnect();
         s.close();
         assert_eq!(s.status.get_untracked(), ConnectionStatus::Connecting);
+    });
+    owner.cleanup();
+}
+
+#[test]
+fn use_text_stream_is_inert_off_the_browser_and_checks_its_options() {
+    // Pins: the text hook renders "connecting" on the server, never calls back, and reports
+    // invalid options as the other hooks do.
+    let owner = Owner::new();
+    owner.with(|| {
+        let s = use_text_stream(
+            "/api/log",
+            EventStreamOptions::default(),
+            |_: StreamMessage<String>| panic!("no message on the server"),
+        );
+        assert_eq!(s.status.get_untracked(), ConnectionStatus::Connecting);
+        s.reconnect();
+        assert_eq!(s.status.get_untracked(), ConnectionStatus::Connecting);
+        let bad = use_text_stream(
+            "/api/log",
+            EventStreamOptions::default().backoff(Backoff::default().factor(0.5)),
+            |_: StreamMessage<String>| {},
+        );
+        assert!(
+            matches!(
+                bad.last_error.get_untracked(),
+                Some(StreamError::InvalidOptions(_))
+            ),
+            "{:?}",
+            bad.last_error.get_untracked()
+        );
     });
     owner.cleanup();
 }
