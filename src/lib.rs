@@ -81,6 +81,17 @@
 //!
 //! Server text (titles, agents, messages) is always rendered as text, never as HTML.
 //!
+//! ## Three hooks, one connection layer
+//!
+//! * [`use_task_stream`]: the task board. Decodes the protocol in [`protocol`] and keeps a
+//!   [`TaskStore`] and an [`ActivityLog`]; the components ([`TaskBoard`], [`StrugStream`],
+//!   [`ConnectionBadge`]) show it, and [`TaskStreamProvider`] shares it.
+//! * [`use_event_stream`]: a stream of your own JSON messages, decoded by serde into your type.
+//! * [`use_text_stream`]: any stream, each event's `data` as text, undecoded: the smallest.
+//!
+//! All three reconnect with the same backoff, resume, stale detection, offline and page-hide
+//! handling, and report the same [`ConnectionStatus`]; a [`ConnectionBadge`] shows any of them.
+//!
 //! ## Server-side rendering
 //!
 //! The browser driver exists only on `wasm32`. On the server the hooks return inert signals
