@@ -664,8 +664,10 @@ impl Driver {
         }
         if is(&self.options.end_event) {
             self.update_stats(|s| s.events += 1);
-            let reason = end_reason(&data)
-                .unwrap_or_else(|| crate::protocol::truncate_for_display(&data, 200));
+            // Shown to people (the badge): cut, whether a reason or the payload as it came.
+            let reason = end_reason(&data);
+            let reason =
+                crate::protocol::truncate_for_display(reason.as_deref().unwrap_or(&data), 200);
             self.dispatch(Input::ServerEnded { conn, reason });
             return;
         }

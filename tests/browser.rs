@@ -287,6 +287,25 @@ async fn end_closes_for_good() {
     assert_eq!(attempts(&s.client).await.len(), 1);
     assert_eq!(open_streams(&s.client).await, 0);
     s.unmount();
+
+    // A reason is shown to people: a huge one is cut to 200 characters, marked.
+    let s = mount("end-huge", fast_options());
+    s.wait_connected().await;
+    chaos(
+        "end",
+        json!({ "client": s.client, "reason": "é".repeat(5_000) }),
+    )
+    .await;
+    wait_until("Closed", 3_000, || s.status().is_closed()).await;
+    assert_eq!(
+        s.status(),
+        ConnectionStatus::Closed {
+            reason: CloseReason::Ended {
+                reason: format!("{}…", "é".repeat(200))
+            }
+        }
+    );
+    s.unmount();
 }
 
 #[wasm_bindgen_test]
