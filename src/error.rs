@@ -21,7 +21,8 @@ pub enum StreamError {
     Payload {
         /// The event name (cut to 64 characters).
         event: String,
-        /// serde_json's description of the problem.
+        /// serde_json's description of the problem (cut to 300 characters: it can quote the
+        /// payload).
         message: String,
     },
     /// An event's data was larger than `max_event_bytes`; it was dropped without being

@@ -149,7 +149,8 @@ where
     let deliver: Deliver = Rc::new(move |name: &str, id: Option<String>, data: &str| {
         let data = serde_json::from_str::<T>(data).map_err(|e| StreamError::Payload {
             event: crate::protocol::truncate_for_display(name, 64),
-            message: e.to_string(),
+            // serde quotes what it refused (`invalid type: string "…"`), whatever its size.
+            message: crate::protocol::truncate_for_display(&e.to_string(), 300),
         })?;
         on_message(StreamMessage {
             name: name.to_owned(),

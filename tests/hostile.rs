@@ -261,6 +261,27 @@ async fn use_event_stream_names_the_event_whose_payload_did_not_decode() {
     assert!(err.is_data_error());
     assert_eq!(stream.stats.get_untracked().decode_errors, 1);
     assert!(stream.status.get_untracked().is_connected());
+
+    // serde quotes the string it refused; a huge one must not make the message huge.
+    inject(
+        &client,
+        "price",
+        json!({ "cents": "9".repeat(40_000) + "x" }),
+    )
+    .await;
+    wait_until("the second bad price", 5_000, || {
+        stream.stats.get_untracked().decode_errors == 2
+    })
+    .await;
+    let Some(StreamError::Payload { message, .. }) = stream.last_error.get_untracked() else {
+        panic!("{:?}", stream.last_error.get_untracked());
+    };
+    assert!(
+        message.starts_with("invalid type: string \"999"),
+        "{message}"
+    );
+    assert_eq!(message.chars().count(), 301, "300 characters and the mark");
+    assert!(message.ends_with('…'));
     owner.cleanup();
 }
 
