@@ -367,7 +367,7 @@ pub enum ConnectionError {
     /// The server answered 2xx with a body that is not `text/event-stream`.
     #[error("server answered {} instead of \"text/event-stream\"; not retrying", quoted(.content_type))]
     NotAStream {
-        /// The `Content-Type` received (empty when absent).
+        /// The `Content-Type` received (empty when absent; cut to 64 characters).
         content_type: String,
     },
     /// A 401 or 407 that a credential refresh ([`MachineConfig::refresh_credentials`]) did not

@@ -372,6 +372,25 @@ async fn a_login_page_is_a_typed_error_not_a_stream() {
     sleep(1_000).await;
     assert_eq!(attempt_log(&s.client).await.len(), 1);
     s.unmount();
+
+    // The header is shown to people: a long one is cut to 64 characters, marked.
+    let long = format!("text/html; x={}", "a".repeat(115));
+    let s = mount_behind_reject(
+        "fetch-html-long",
+        json!({ "status": 200, "secs": 10, "content_type": long }),
+    )
+    .await;
+    wait_until("rejected", 5_000, || rejected(&s.status()).is_some()).await;
+    let error = s.stream.last_error.get_untracked();
+    assert!(
+        matches!(
+            &error,
+            Some(StreamError::Connection(ConnectionError::NotAStream { content_type }))
+                if *content_type == format!("{}…", &long[..64])
+        ),
+        "{error:?}"
+    );
+    s.unmount();
 }
 
 #[wasm_bindgen_test]
