@@ -111,11 +111,13 @@ pub struct StreamStats {
     /// [`Transport::Fetch`](crate::Transport::Fetch)) input the SSE parser dropped
     /// ([`StreamError::Stream`]).
     pub decode_errors: u64,
-    /// Transports opened (the first connection included).
+    /// Connection attempts: transports the hook opened, the first one included, whether the
+    /// server then accepted them or not (a 503 during an outage counts). What a server's
+    /// access log sees from this client.
     pub connects: u64,
-    /// Transports opened after the first one.
+    /// Connection attempts after the first one.
     pub reconnects: u64,
-    /// Reconnects that carried a last event id (resumes rather than fresh starts).
+    /// Reconnect attempts that carried a last event id (resumes rather than fresh starts).
     pub resumes: u64,
     /// Events ignored because they were stale (an older or equal task version, a duplicate
     /// activity line).

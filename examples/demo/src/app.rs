@@ -174,9 +174,9 @@ fn ClientStats() -> impl IntoView {
     };
     view! {
         <dl class="demo-stats" aria-label="This tab">
-            {stat("Connects", "Streams opened, the first one included", |s| s.connects)}
-            {stat("Reconnects", "Streams opened after the first one", |s| s.reconnects)}
-            {stat("Resumes", "Reconnects that sent the last event id, so nothing was missed", |s| s.resumes)}
+            {stat("Attempts", "Connection attempts, the first one included, refused ones too", |s| s.connects)}
+            {stat("Reconnects", "Connection attempts after the first one", |s| s.reconnects)}
+            {stat("Resumes", "Reconnect attempts that sent the last event id, so nothing was missed", |s| s.resumes)}
             {stat("Events", "Events received, heartbeats included", |s| s.events)}
             {stat("Stale", "Events ignored as stale: older task versions, duplicate lines", |s| s.stale_ignored)}
         </dl>
