@@ -259,8 +259,9 @@ impl Backoff {
         self
     }
 
-    /// When set, the first retry after a healthy connection drops waits a uniformly random time
-    /// in `[0, min(spread, max_delay)]` instead of the attempt-1 delay. Spreads the first wave after a mass
+    /// When set, the first retry of every failure streak (after a connection drops, and after a
+    /// first connect that fails) waits a uniformly random time in `[0, min(spread, max_delay)]`
+    /// instead of the attempt-1 delay. Spreads the first wave after a mass
     /// disconnect (every client of a restarted server dropped in the same millisecond) over a
     /// window. Defaults to `None`.
     pub fn first_retry_spread(mut self, spread: Option<Duration>) -> Self {

@@ -8,7 +8,8 @@
 //! * `task_removed` removes, and a late update no newer than the removed task does not bring it
 //!   back (the last [`REMOVED_KEPT`] removals are remembered until the next snapshot); removing
 //!   an unknown id is a no-op;
-//! * activity lines are de-duplicated by id and bounded in number.
+//! * an activity line seen recently with the same id and content (a replay) is dropped, a
+//!   reused id with new content is a new line, and the lines are bounded in number.
 //!
 //! The reactive [`TaskStore`](crate::TaskStore) mirrors a [`Board`] into fine-grained signals.
 

@@ -121,7 +121,8 @@
 //!                                       │ attempt > max_attempts
 //!                                       ▼
 //!     offline ⇒ Offline { Network } ── online ⇒ Reconnecting (short jitter)
-//!     hidden  ⇒ Offline { Hidden }  ── visible ⇒ Connecting
+//!     hidden  ⇒ Offline { Hidden }  ── visible ⇒ Connecting (Reconnecting while a server's
+//!                                      Retry-After is still running)
 //!                Offline { GaveUp } ── reconnect() ⇒ Connecting
 //!     close() ⇒ Closed { ByApp }    ── reconnect() ⇒ Connecting
 //!     browser refuses ⇒ Closed { Refused } ── reconnect() ⇒ Connecting

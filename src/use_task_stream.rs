@@ -54,7 +54,8 @@ impl From<UseTaskStream> for UseEventStream {
 /// an activity feed and the connection status.
 ///
 /// Applying events is idempotent and order-safe: a `task` with a version ≤ the one held is
-/// ignored, a `snapshot` replaces the board, activity is de-duplicated by id. A resume, a replay
+/// ignored, a `snapshot` replaces the board, a replayed activity line (same id, same content) is
+/// dropped. A resume, a replay
 /// or a duplicate never corrupts the board. Malformed events and events the protocol does not
 /// have set `last_error`, count in `stats.decode_errors`, and never stop the stream. (With the
 /// default `EventSource` transport that covers unnamed events only: an `EventSource` delivers

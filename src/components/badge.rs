@@ -9,7 +9,7 @@ use crate::status::ConnectionStatus;
 use crate::use_event_stream::UseEventStream;
 
 /// The connection status, with a live countdown to the next retry, the attempt number and a
-/// "Retry now" button while reconnecting or offline.
+/// "Retry now" button while reconnecting, offline, or refused by the browser.
 ///
 /// Renders `<div class="lts-badge" data-status="connected|connecting|reconnecting|offline|closed"
 /// role="status">`. Screen readers hear the status label (politely, without the per-second
