@@ -36,7 +36,7 @@ use crate::backoff::JitterRng;
 use crate::error::{StreamError, StreamStats};
 use crate::machine::{Command, ConnId, ConnectionMachine, Input, RefreshId, TimerId};
 use crate::options::EventStreamOptions;
-use crate::sse::{SseItem, SseParser};
+use crate::sse::{SseError, SseItem, SseParser, MAX_EVENT_ID_BYTES};
 use crate::transport::{FetchOptions, Transport};
 
 /// A handle that feeds inputs to a running driver (weak: it never keeps the driver alive).
@@ -170,6 +170,9 @@ pub(crate) struct Driver {
     id_dirty: Cell<bool>,
     /// The connection that has carried a non-empty event id, if the current one has.
     id_seen_on: Cell<Option<ConnId>>,
+    /// The connection and length of the last over-long `EventSource` id reported: the browser
+    /// repeats it on every later event until the server sends another id.
+    long_id_reported: Cell<Option<(ConnId, usize)>>,
 }
 
 /// Every event name delivered: the configured ones, the heartbeat and the end event. A
@@ -248,6 +251,7 @@ pub(crate) fn start(
         stats_dirty: Cell::new(false),
         id_dirty: Cell::new(false),
         id_seen_on: Cell::new(None),
+        long_id_reported: Cell::new(None),
     });
     // Started on a microtask, after the pass that creates the hook: while a server-rendered
     // page hydrates, the view must render what the server rendered (`Connecting…`, see
@@ -706,6 +710,20 @@ impl Driver {
     /// kept for the next resume, and the event proves the connection alive. Returns the id,
     /// `None` when empty.
     fn on_id(&self, conn: ConnId, raw: String) -> Option<String> {
+        // The fetch parser drops such ids itself; an `EventSource` hands them over.
+        if raw.len() > MAX_EVENT_ID_BYTES {
+            if self.long_id_reported.replace(Some((conn, raw.len()))) != Some((conn, raw.len())) {
+                self.update_stats(|s| s.decode_errors += 1);
+                self.signals
+                    .last_error
+                    .set(Some(StreamError::Stream(SseError::IdTooLong {
+                        bytes: raw.len(),
+                        limit: MAX_EVENT_ID_BYTES,
+                    })));
+            }
+            self.dispatch(Input::Event { conn, id: None });
+            return None;
+        }
         // A new `EventSource` starts with an empty last event id: until this connection has
         // carried an id of its own, an empty one means "no news", not "reset", or a heartbeat
         // after a quiet reconnect would erase the id the next resume needs.

@@ -192,7 +192,7 @@ pub use machine::{
 pub use options::{
     EventStreamOptions, TaskStreamOptions, DEFAULT_MAX_EVENT_BYTES, DEFAULT_STALE_AFTER,
 };
-pub use sse::{SseError, SseEvent, SseItem, SseParser};
+pub use sse::{SseError, SseEvent, SseItem, SseParser, MAX_EVENT_ID_BYTES};
 pub use status::{CloseReason, ConnectionStatus, OfflineReason, Timestamp};
 pub use task_store::TaskStore;
 pub use transport::{FetchOptions, Transport};

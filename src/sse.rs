@@ -42,6 +42,12 @@ use std::time::Duration;
 
 use crate::options::DEFAULT_MAX_EVENT_BYTES;
 
+/// The longest event id kept, in bytes. A longer `id:` is ignored, as one with NUL is, and
+/// reported as [`SseError::IdTooLong`]: every reconnect sends the id back (in the
+/// `Last-Event-ID` header or the URL), and servers refuse requests whose headers or URLs run to
+/// a few kilobytes, which would block every resume for good. Both transports apply it.
+pub const MAX_EVENT_ID_BYTES: usize = 1024;
+
 /// The UTF-8 byte order mark, stripped once at the very start of a stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
@@ -112,6 +118,15 @@ pub enum SseError {
         /// none had been set yet. (No byte count: where the limit is noticed depends on how the
         /// stream was chunked, and the result must not.)
         event: String,
+    },
+    /// An `id:` longer than [`MAX_EVENT_ID_BYTES`] was ignored: the last event id stays what it
+    /// was, and the next reconnect resumes from it.
+    #[error("SSE event id of {bytes} bytes exceeds the {limit}-byte limit; ignored")]
+    IdTooLong {
+        /// The id's length in bytes, as received.
+        bytes: usize,
+        /// [`MAX_EVENT_ID_BYTES`].
+        limit: usize,
     },
 }
 
@@ -483,6 +498,10 @@ impl SseParser {
                 self.event_type.push_str(&decode(value));
             }
             // An id with NUL is ignored: it could not be sent back in a `Last-Event-ID` header.
+            b"id" if value.len() > MAX_EVENT_ID_BYTES => out.push(Err(SseError::IdTooLong {
+                bytes: value.len(),
+                limit: MAX_EVENT_ID_BYTES,
+            })),
             b"id" if !value.contains(&0) => {
                 self.id_buffer.clear();
                 self.id_buffer.push_str(&decode(value));
@@ -812,6 +831,36 @@ mod tests {
         let mut p = SseParser::new();
         p.feed(b"id: x\0\n");
         assert_eq!(p.last_event_id(), "");
+    }
+
+    #[test]
+    fn an_over_long_id_is_ignored_with_an_error_and_the_previous_id_kept() {
+        // Ours (the standard has no limit): an id over MAX_EVENT_ID_BYTES would be sent back on
+        // every reconnect and get every resume refused; it is ignored, reported, and the event
+        // it came with still arrives, under the previous id. At the limit, an id is kept.
+        let long = "i".repeat(MAX_EVENT_ID_BYTES + 1);
+        let at_limit = "j".repeat(MAX_EVENT_ID_BYTES);
+        let input = format!("id: 1\ndata: a\n\nid: {long}\ndata: b\n\nid: {at_limit}\ndata: c\n\n");
+        assert_eq!(
+            parse(input.as_bytes()),
+            vec![
+                Ok(SseItem::Event(ev("message", "a", "1"))),
+                Err(SseError::IdTooLong {
+                    bytes: MAX_EVENT_ID_BYTES + 1,
+                    limit: MAX_EVENT_ID_BYTES
+                }),
+                Ok(SseItem::Event(ev("message", "b", "1"))),
+                Ok(SseItem::Event(ev("message", "c", &at_limit))),
+            ]
+        );
+        assert_eq!(
+            SseError::IdTooLong {
+                bytes: 2000,
+                limit: MAX_EVENT_ID_BYTES
+            }
+            .to_string(),
+            "SSE event id of 2000 bytes exceeds the 1024-byte limit; ignored"
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@
 use leptos::prelude::*;
 use leptos_task_stream::{
     shared_stream_count, use_event_stream, use_task_stream, use_text_stream, ConnectionBadge,
-    EventStreamOptions, FetchOptions, StreamError, StreamMessage, StrugStream, TaskBoard,
-    TaskStreamOptions, TaskStreamProvider, Transport, UseTaskStream,
+    EventStreamOptions, FetchOptions, SseError, StreamError, StreamMessage, StrugStream, TaskBoard,
+    TaskStreamOptions, TaskStreamProvider, Transport, UseTaskStream, MAX_EVENT_ID_BYTES,
 };
 use serde_json::json;
 use wasm_bindgen_test::*;
@@ -428,6 +428,68 @@ async fn an_id_that_goes_backwards_cannot_lose_or_keep_ghost_state() {
     assert_eq!(log.last().unwrap().2.as_deref(), Some("1"));
     // Converged: same head id, same tasks as the server.
     wait_converged(h.stream.tasks, h.stream.stream.last_event_id, 10_000.0, "").await;
+}
+
+#[wasm_bindgen_test]
+async fn an_over_long_event_id_is_reported_and_never_becomes_the_resume_id() {
+    // Pins: an `id:` over MAX_EVENT_ID_BYTES would be sent back on every reconnect (in a header
+    // or the URL) and get every resume refused for good. On both transports it is ignored and
+    // reported once as a data error, its event is still applied, and after a drop the client
+    // resumes from the previous id.
+    for (name, transport) in [
+        ("long-id", Transport::EventSource),
+        ("long-id-fetch", Transport::Fetch(FetchOptions::default())),
+    ] {
+        let h = hook(name, fast_options().transport(transport)).await;
+        let t = format!("{}-t", h.client);
+        let send = |id: String, version: u64| {
+            chaos(
+                "inject",
+                json!({
+                    "client": h.client, "event": "task", "id": id,
+                    "data": task(&t, "t", "running", version).to_string()
+                }),
+            )
+        };
+        let version = || h.stream.tasks.get_untracked(&t).map(|t| t.version);
+        send("good-1".into(), 1).await;
+        send("L".repeat(MAX_EVENT_ID_BYTES + 1), 2).await;
+        wait_until("version 2 applied", 5_000, || version() == Some(2)).await;
+        assert_eq!(
+            h.stream.stream.last_event_id.get_untracked().as_deref(),
+            Some("good-1"),
+            "{name}"
+        );
+        assert_eq!(
+            h.stream.last_error.get_untracked(),
+            Some(StreamError::Stream(SseError::IdTooLong {
+                bytes: MAX_EVENT_ID_BYTES + 1,
+                limit: MAX_EVENT_ID_BYTES
+            })),
+            "{name}"
+        );
+        assert_eq!(h.errors(), 1, "{name}");
+        // Later events carry no id of their own (an `EventSource` repeats the long one for
+        // them): applied, and not reported again.
+        inject(&h.client, "task", task(&t, "t", "running", 3)).await;
+        wait_until("version 3 applied", 5_000, || version() == Some(3)).await;
+        sleep(700).await; // a heartbeat too
+        assert_eq!(h.errors(), 1, "{name}");
+
+        chaos("drop", json!({ "client": h.client })).await;
+        wait_until("reconnected", 8_000, || {
+            h.stream.stats.get_untracked().connects == 2
+                && h.stream.status.get_untracked().is_connected()
+        })
+        .await;
+        let log = attempts(&h.client).await;
+        let last = log.last().unwrap();
+        assert_eq!(
+            (last.1.as_str(), last.2.as_deref()),
+            ("accepted", Some("good-1")),
+            "{name}: {log:?}"
+        );
+    }
 }
 
 #[wasm_bindgen_test]
