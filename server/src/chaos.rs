@@ -336,10 +336,15 @@ struct InjectBody {
     raw: Option<String>,
     raw_base64: Option<String>,
     client: Option<String>,
+    /// Write the frame in pieces spread over this many seconds (0 < secs ≤ 60).
+    trickle_secs: Option<f64>,
 }
 
+/// The longest `trickle_secs` accepted by `inject`.
+const MAX_TRICKLE_SECS: f64 = 60.0;
+
 /// `POST /api/chaos/inject`: writes one hand-made event (or raw bytes) to matching open
-/// global streams.
+/// global streams; with `trickle_secs`, slowly, in pieces, as over a slow link.
 async fn inject(State(state): State<AppState>, JsonBody(b): JsonBody<InjectBody>) -> Response {
     let out = if let Some(encoded) = &b.raw_base64 {
         match base64::engine::general_purpose::STANDARD.decode(encoded.trim()) {
@@ -363,8 +368,25 @@ async fn inject(State(state): State<AppState>, JsonBody(b): JsonBody<InjectBody>
             b.data.as_deref().unwrap_or(""),
         ))
     };
+    let out = match b.trickle_secs {
+        None => out,
+        Some(secs) if secs > 0.0 && secs <= MAX_TRICKLE_SECS => match out {
+            Frame::Raw(bytes) | Frame::Event(bytes) => Frame::Trickle {
+                bytes,
+                over: Duration::from_secs_f64(secs),
+            },
+            other => other,
+        },
+        Some(_) => {
+            return bad(format!(
+            "\"trickle_secs\" must be a number of seconds above 0 and at most {MAX_TRICKLE_SECS}"
+        ))
+        }
+    };
     let len = match &out {
-        Frame::Raw(b) | Frame::Event(b) | Frame::Retry(b) => b.len(),
+        Frame::Raw(b) | Frame::Event(b) | Frame::Retry(b) | Frame::Trickle { bytes: b, .. } => {
+            b.len()
+        }
         Frame::Bom => crate::writer::BOM.len(),
     };
     let delivered = signal(&state, b.client.as_deref(), &[StreamKind::Global], || {

@@ -54,12 +54,27 @@ pub enum Frame {
     Event(Bytes),
     /// Bytes injected verbatim (`raw`, `raw_base64`): split like events, never rewritten.
     Raw(Bytes),
+    /// An injected frame written slowly (`trickle_secs`): [`TRICKLE_PIECES`] equal pieces spread
+    /// over `over`, whatever the chunking. The stream writes nothing else meanwhile, heartbeats
+    /// included, as when one large event crosses a slow link.
+    Trickle {
+        /// The frame's bytes.
+        bytes: Bytes,
+        /// From the first piece to the last.
+        over: Duration,
+    },
 }
+
+/// The number of pieces a [`Frame::Trickle`] is written in.
+pub const TRICKLE_PIECES: usize = 10;
 
 impl Frame {
     /// `true` for what `events_sent` counts.
     pub fn is_event(&self) -> bool {
-        matches!(self, Frame::Event(_) | Frame::Raw(_))
+        matches!(
+            self,
+            Frame::Event(_) | Frame::Raw(_) | Frame::Trickle { .. }
+        )
     }
 }
 
@@ -68,6 +83,10 @@ enum Pause {
     None,
     Yield,
     Sleep,
+    /// Wait this long before the piece; becomes `Until` when the wait starts, so that a flush
+    /// cancelled and restarted (the stream's `select!` does) does not start it over.
+    For(Duration),
+    Until(tokio::time::Instant),
 }
 
 /// One queued body frame (or, `bytewise`, a run of one-byte frames).
@@ -112,6 +131,18 @@ impl BodyWriter {
             }
             Frame::Retry(b) | Frame::Event(b) => (b, true),
             Frame::Raw(b) => (b, false),
+            Frame::Trickle { bytes, over } => {
+                let size = bytes.len().div_ceil(TRICKLE_PIECES).max(1);
+                let gap = over / (TRICKLE_PIECES as u32 - 1);
+                let mut rest = bytes;
+                let mut pause = Pause::None;
+                while !rest.is_empty() {
+                    let piece = rest.split_to(size.min(rest.len()));
+                    self.piece(piece, pause, false);
+                    pause = Pause::For(gap);
+                }
+                return;
+            }
         };
         match self.chunking {
             None => self.piece(bytes, Pause::None, false),
@@ -158,6 +189,12 @@ impl BodyWriter {
                 Pause::None => {}
                 Pause::Yield => tokio::task::yield_now().await,
                 Pause::Sleep => tokio::time::sleep(SPLIT_PAUSE).await,
+                Pause::For(d) => {
+                    let until = tokio::time::Instant::now() + d;
+                    piece.pause = Pause::Until(until);
+                    tokio::time::sleep_until(until).await;
+                }
+                Pause::Until(until) => tokio::time::sleep_until(until).await,
             }
             piece.pause = Pause::None;
             let chunk = if piece.bytewise {

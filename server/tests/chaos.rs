@@ -315,6 +315,53 @@ async fn inject_writes_events_raw_bytes_and_large_payloads() {
 }
 
 #[tokio::test]
+async fn inject_can_trickle_a_frame_over_time_with_nothing_in_between() {
+    // Pins trickle_secs: the frame is written in pieces over the time asked (a large event on a
+    // slow link), heartbeats wait behind it; bad values are 400s.
+    let server = start(Config {
+        heartbeat: Duration::from_millis(100),
+        ..frozen()
+    })
+    .await;
+    let mut raw = open_raw(&server, "/api/events?client=t").await;
+    raw.read_until(b"event: snapshot").await;
+    raw.read_until(b"\n\n").await;
+    let event = format!("event: task\ndata: {}\n\n", "x".repeat(990));
+    let started = tokio::time::Instant::now();
+    let (status, body) = server
+        .post(
+            "/api/chaos/inject",
+            json!({ "raw": event, "client": "t", "trickle_secs": 1.0 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    raw.buf.clear();
+    raw.read_until(b"event: task").await;
+    assert!(started.elapsed() < Duration::from_millis(500));
+    raw.read_until(event.as_bytes()).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    // Only heartbeats that had arrived before it, none inside it.
+    let text = String::from_utf8_lossy(&raw.buf).into_owned();
+    let at = text.find("event: task").unwrap();
+    assert!(text[at..].starts_with(&event), "{text}");
+
+    for bad in [0.0, -1.0, 61.0] {
+        let (status, body) = server
+            .post(
+                "/api/chaos/inject",
+                json!({ "raw": "x", "trickle_secs": bad }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn chaos_end_sends_end_then_closes_cleanly() {
     // Pins: chaos end writes `end` with the reason to matching global streams and closes them
     // cleanly; other clients stay open.
