@@ -939,6 +939,11 @@ async fn read_fetch(
             .and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
             .map(|a| a.to_vec())
             .unwrap_or_default();
+        // Proof of life even while one large event streams in over a slow link: its heartbeats
+        // wait behind it, and the stale check must not cut it off, again and again.
+        if !bytes.is_empty() {
+            d.dispatch(Input::Progress { conn });
+        }
         if !d.on_chunk(conn, &mut parser, &bytes) {
             return;
         }

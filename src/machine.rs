@@ -165,6 +165,13 @@ pub enum Input {
         /// The event's `id:` field, if present.
         id: Option<String>,
     },
+    /// Bytes arrived on `conn` that did not (yet) complete an event: part of a large event on a
+    /// slow link. Proof of life for the stale check, and nothing else. The fetch transport sends
+    /// it for every chunk; an `EventSource` shows scripts whole events only.
+    Progress {
+        /// Which transport.
+        conn: ConnId,
+    },
     /// The transport `conn` failed or was dropped.
     TransportFailed {
         /// Which transport.
@@ -684,6 +691,11 @@ impl ConnectionMachine {
                             self.reject(ConnectionError::Unauthorized { status }, &mut out);
                         }
                     }
+                }
+            }
+            Input::Progress { conn } => {
+                if self.current_conn() == Some(conn) {
+                    self.last_activity = now;
                 }
             }
             Input::Event { conn, id } => {

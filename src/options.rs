@@ -103,6 +103,10 @@ impl EventStreamOptions {
     /// Treat the connection as dead after this long without any event or heartbeat (and bound
     /// the time an attempt may take to open). Defaults to 45 s (3 × a 15 s heartbeat); `None`
     /// disables the check, and so does `Some(Duration::ZERO)`.
+    ///
+    /// With [`Transport::Fetch`], any bytes received count, so a large event crossing a slow
+    /// link is not taken for silence. An `EventSource` shows scripts whole events only: with it,
+    /// keep `stale_after` above the time your largest event (a big snapshot) takes to arrive.
     pub fn stale_after(mut self, stale_after: Option<Duration>) -> Self {
         self.stale_after = stale_after;
         self

@@ -394,6 +394,41 @@ async fn a_login_page_is_a_typed_error_not_a_stream() {
 }
 
 #[wasm_bindgen_test]
+async fn a_large_event_crossing_a_slow_link_is_not_taken_for_silence() {
+    // Pins: with fetch, bytes of an event still arriving prove the connection alive. An event
+    // trickled over 3 s (heartbeats wait behind it) with `stale_after` 2 s is received whole,
+    // with no stale error and no reconnect. (Before, the stale check cut it off after 2 s, and
+    // the resume asked for the same event again, forever.)
+    let s = mount("slow-link", fetch_options(FetchOptions::default()));
+    s.wait_connected().await;
+    let id = format!("{}-big", s.client);
+    let data = task(&id, &"b".repeat(200_000), "running", 1).to_string();
+    chaos(
+        "inject",
+        json!({
+            "client": s.client, "event": "task", "data": data, "trickle_secs": 3.0
+        }),
+    )
+    .await;
+    wait_until("the slow event applied", 8_000, || {
+        s.stream.tasks.get_untracked(&id).is_some()
+    })
+    .await;
+    let stats = s.stream.stats.get_untracked();
+    assert_eq!(stats.connects, 1, "{stats:?}");
+    assert!(
+        !matches!(
+            s.stream.last_error.get_untracked(),
+            Some(StreamError::Connection(ConnectionError::Stale { .. }))
+        ),
+        "{:?}",
+        s.stream.last_error.get_untracked()
+    );
+    assert!(s.status().is_connected());
+    s.unmount();
+}
+
+#[wasm_bindgen_test]
 async fn the_servers_retry_field_sets_the_floor() {
     // Pins `retry:`: with `retry: 1500` the reconnect after a drop waits ≥ 1.5 s although the
     // policy says 100–200 ms; `retry: 0` still waits ≥ MIN_SERVER_RETRY (500 ms).

@@ -568,6 +568,30 @@ fn events_and_heartbeats_keep_a_connection_alive() {
 }
 
 #[test]
+fn bytes_of_an_unfinished_event_keep_a_connection_alive() {
+    // Pins Input::Progress: a large event arriving slowly (chunks, no complete event) is not
+    // taken for silence; progress changes nothing else (no id, no status); silence after it is.
+    let cfg = MachineConfig::new(exact()).stale_after(Some(secs(5)));
+    let mut h = Harness::new(cfg, 1);
+    let conn = h.open_and_connect();
+    h.event(Some("7"));
+    for _ in 0..20 {
+        h.advance(secs(3));
+        h.feed(Input::Progress { conn });
+    }
+    assert!(h.status().is_connected());
+    assert!(h.errors.is_empty());
+    assert_eq!(h.m.last_event_id(), Some("7"));
+    // Progress of a transport that is not the current one proves nothing.
+    h.feed(Input::Progress { conn: conn + 1_000 });
+    h.advance(secs(5));
+    assert!(matches!(
+        h.errors.first(),
+        Some(ConnectionError::Stale { .. })
+    ));
+}
+
+#[test]
 fn a_connect_that_never_opens_times_out() {
     // Pins: the stale window also bounds a Connecting state that hangs (no response headers).
     let cfg = MachineConfig::new(exact()).stale_after(Some(secs(5)));

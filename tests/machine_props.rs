@@ -18,6 +18,8 @@ enum Step {
     FireTimers,
     Opened,
     Event(Option<u16>),
+    /// Bytes of an unfinished event (fetch transport).
+    Progress,
     Fail,
     End,
     StaleConnInput(u8),
@@ -69,6 +71,7 @@ fn step_http() -> impl Strategy<Value = Step> {
         1 => Just(Step::NotAStream),
         1 => Just(Step::Refused),
         1 => (0u64..1_000_000).prop_map(Step::RetryHint),
+        2 => Just(Step::Progress),
         1 => any::<bool>().prop_map(Step::Refreshed),
     ]
 }
@@ -125,6 +128,7 @@ fn run(h: &mut Harness, steps: &[Step]) {
                 conn,
                 id: id.map(|i| i.to_string()),
             }),
+            Step::Progress => on_open(h, |conn| Input::Progress { conn }),
             Step::Fail => on_open(h, |conn| Input::TransportFailed { conn }),
             Step::End => on_open(h, |conn| Input::ServerEnded {
                 conn,
@@ -148,6 +152,7 @@ fn run(h: &mut Harness, steps: &[Step]) {
                         id: Some("x".into()),
                     });
                     assert!(cmds.is_empty());
+                    assert!(h.feed(Input::Progress { conn }).is_empty());
                     assert_eq!(h.status(), before);
                 }
             }
