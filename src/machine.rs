@@ -108,7 +108,9 @@ impl MachineConfig {
 
     /// On HTTP 401/407, ask the driver to refresh credentials
     /// ([`Command::RefreshCredentials`]) and retry once before giving up with
-    /// [`OfflineReason::Rejected`]. Defaults to `false`.
+    /// [`OfflineReason::Rejected`]. The refresh must finish within `stale_after`, or 45 s
+    /// ([`DEFAULT_STALE_AFTER`](crate::DEFAULT_STALE_AFTER)) when that is off.
+    /// Defaults to `false`.
     pub fn refresh_credentials(mut self, refresh: bool) -> Self {
         self.refresh_credentials = refresh;
         self
@@ -378,7 +380,7 @@ pub enum ConnectionError {
         content_type: String,
     },
     /// A 401 or 407 that a credential refresh ([`MachineConfig::refresh_credentials`]) did not
-    /// fix: the refresh failed, did not finish within `stale_after` (when set), or the retry
+    /// fix: the refresh failed, did not finish within `stale_after` (45 s when that is off), or the retry
     /// with fresh credentials was refused again. Nothing reconnects until `reconnect()`.
     #[error("server refused the stream: HTTP {status}{} even after refreshing credentials; not retrying", phrase(*.status))]
     Unauthorized {
@@ -862,12 +864,16 @@ impl ConnectionMachine {
                 let refresh = self.next_id();
                 self.phase = Phase::Refreshing { refresh, status };
                 out.push(Command::RefreshCredentials { refresh });
-                // The stale timeout also bounds the refresh.
-                if let Some(delay) = self.config.stale_after {
-                    let timer = self.next_id();
-                    self.stale_timer = Some(timer);
-                    out.push(Command::StartStaleTimer { timer, delay });
-                }
+                // The stale timeout also bounds the refresh, and with stale detection off the
+                // default one does: a refresh that never finishes must not leave "Connecting…"
+                // for good.
+                let delay = self
+                    .config
+                    .stale_after
+                    .unwrap_or(crate::options::DEFAULT_STALE_AFTER);
+                let timer = self.next_id();
+                self.stale_timer = Some(timer);
+                out.push(Command::StartStaleTimer { timer, delay });
             }
             StatusClass::Unauthorized if self.config.refresh_credentials => {
                 self.stop_activity(now, out);

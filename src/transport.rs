@@ -131,7 +131,7 @@ impl FetchOptions {
     /// Called once after an HTTP 401 (or 407) to refresh credentials, e.g. fetch a new token and
     /// set the [`bearer_token`](Self::bearer_token) signal. If it resolves to `true`, the hook
     /// retries at once with the new headers; if that is refused again, or it resolves to
-    /// `false`, or it takes longer than `stale_after`, the status becomes
+    /// `false`, or it takes longer than `stale_after` (45 s when that is `None`), the status becomes
     /// [`OfflineReason::Rejected`](crate::OfflineReason::Rejected) with no further retries.
     /// Without it, a 401 stops at once: retrying with the same credentials would only be a
     /// storm of refusals.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use leptos_task_stream::{
     Backoff, CloseReason, Command, ConnectionError, ConnectionStatus, Input, Jitter, MachineConfig,
-    OfflineReason, MIN_SERVER_RETRY,
+    OfflineReason, DEFAULT_STALE_AFTER, MIN_SERVER_RETRY,
 };
 use support::Harness;
 
@@ -344,6 +344,34 @@ fn a_failed_or_hung_refresh_stops_with_the_refusal() {
         .feed(Input::CredentialsRefreshed { refresh, ok: true })
         .is_empty());
     assert_eq!(h.opens.len(), 1);
+
+    // With stale detection off, the default stale timeout bounds it: never "Connecting…" for
+    // good.
+    let mut h = harness(
+        MachineConfig::new(exact())
+            .refresh_credentials(true)
+            .stale_after(None),
+    );
+    h.feed(Input::Open);
+    h.http(401, None);
+    h.advance(DEFAULT_STALE_AFTER - Duration::from_millis(1));
+    assert_eq!(h.status(), ConnectionStatus::Connecting);
+    h.advance(Duration::from_millis(1));
+    assert_eq!(rejected_message(&h), "HTTP 401 Unauthorized");
+    // A refresh that finishes in time leaves no timer behind to fire later.
+    let mut h = harness(
+        MachineConfig::new(exact())
+            .refresh_credentials(true)
+            .stale_after(None),
+    );
+    h.feed(Input::Open);
+    h.http(401, None);
+    let refresh = h.m.pending_refresh().unwrap();
+    h.feed(Input::CredentialsRefreshed { refresh, ok: true });
+    h.open_and_connect();
+    assert!(h.stale_timer.is_none());
+    h.advance(secs(3600));
+    assert!(h.status().is_connected());
 }
 
 #[test]
