@@ -264,47 +264,34 @@ async fn a_busy_main_thread_is_not_mistaken_for_a_silent_server() {
     s.unmount();
 }
 
+/// A hook whose stream the server ended with `reason`, once it is closed.
+async fn ended_with(name: &str, reason: &str) -> Mounted {
+    let s = mount(name, fast_options());
+    s.wait_connected().await;
+    chaos("end", json!({ "client": s.client, "reason": reason })).await;
+    wait_until("Closed", 3_000, || s.status().is_closed()).await;
+    s
+}
+
+fn ended(reason: String) -> ConnectionStatus {
+    ConnectionStatus::Closed {
+        reason: CloseReason::Ended { reason },
+    }
+}
+
 #[wasm_bindgen_test]
 async fn end_closes_for_good() {
     // Pins: the server's `end` ⇒ Closed { Ended } and the server sees no further attempt.
-    let s = mount("end", fast_options());
-    s.wait_connected().await;
-    chaos(
-        "end",
-        json!({ "client": s.client, "reason": "test complete" }),
-    )
-    .await;
-    wait_until("Closed", 3_000, || s.status().is_closed()).await;
-    assert_eq!(
-        s.status(),
-        ConnectionStatus::Closed {
-            reason: CloseReason::Ended {
-                reason: "test complete".into()
-            }
-        }
-    );
+    let s = ended_with("end", "test complete").await;
+    assert_eq!(s.status(), ended("test complete".into()));
     sleep(1_500).await;
     assert_eq!(attempts(&s.client).await.len(), 1);
     assert_eq!(open_streams(&s.client).await, 0);
     s.unmount();
 
     // A reason is shown to people: a huge one is cut to 200 characters, marked.
-    let s = mount("end-huge", fast_options());
-    s.wait_connected().await;
-    chaos(
-        "end",
-        json!({ "client": s.client, "reason": "é".repeat(5_000) }),
-    )
-    .await;
-    wait_until("Closed", 3_000, || s.status().is_closed()).await;
-    assert_eq!(
-        s.status(),
-        ConnectionStatus::Closed {
-            reason: CloseReason::Ended {
-                reason: format!("{}…", "é".repeat(200))
-            }
-        }
-    );
+    let s = ended_with("end-huge", &"é".repeat(5_000)).await;
+    assert_eq!(s.status(), ended(format!("{}…", "é".repeat(200))));
     s.unmount();
 }
 

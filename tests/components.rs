@@ -53,6 +53,23 @@ fn mount_feed(name: &str, capacity: usize) -> (Mount, String) {
     (m, client)
 }
 
+/// Clicks the badge's "Retry now" while attempt 1 waits: one attempt at once (the server's
+/// log has one more), and attempt 2 is scheduled.
+async fn retry_now_attempts_at_once(m: &Mount, client: &str) {
+    let before = attempts(client).await.len();
+    let retry: web_sys::HtmlElement = m.find(".lts-retry").unwrap().unchecked_into();
+    retry.click();
+    wait_until("attempt 2 scheduled", 3_000, || {
+        m.text(".lts-badge-text").ends_with("(attempt 2)")
+    })
+    .await;
+    assert_eq!(
+        attempts(client).await.len(),
+        before + 1,
+        "Retry now must attempt at once"
+    );
+}
+
 /// A `ConnectionBadge` under its own provider on `url`.
 fn mount_badge(url: String, options: TaskStreamOptions) -> Mount {
     Mount::new(move || {
@@ -735,18 +752,7 @@ async fn connection_badge_counts_down_and_retries_now() {
     assert_eq!(m.text(".lts-sr-only"), "Reconnecting (attempt 1)");
     assert_eq!(live_intervals(), 1, "one countdown timer");
 
-    let before = attempts(&client).await.len();
-    let retry: web_sys::HtmlElement = m.find(".lts-retry").unwrap().unchecked_into();
-    retry.click();
-    wait_until("attempt 2 scheduled", 3_000, || {
-        m.text(".lts-badge-text").ends_with("(attempt 2)")
-    })
-    .await;
-    assert_eq!(
-        attempts(&client).await.len(),
-        before + 1,
-        "Retry now must attempt at once"
-    );
+    retry_now_attempts_at_once(&m, &client).await;
 
     chaos("heal", json!({})).await;
     let retry: web_sys::HtmlElement = m.find(".lts-retry").unwrap().unchecked_into();
@@ -798,14 +804,7 @@ async fn connection_badge_shows_a_use_event_stream_and_retries_it() {
         "{}",
         m.text(".lts-badge-text")
     );
-    let before = attempts(&client).await.len();
-    let retry: web_sys::HtmlElement = m.find(".lts-retry").unwrap().unchecked_into();
-    retry.click();
-    wait_until("attempt 2 scheduled", 3_000, || {
-        m.text(".lts-badge-text").ends_with("(attempt 2)")
-    })
-    .await;
-    assert_eq!(attempts(&client).await.len(), before + 1);
+    retry_now_attempts_at_once(&m, &client).await;
 
     chaos("heal", json!({})).await;
     let retry: web_sys::HtmlElement = m.find(".lts-retry").unwrap().unchecked_into();

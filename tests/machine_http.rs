@@ -347,25 +347,23 @@ fn a_failed_or_hung_refresh_stops_with_the_refusal() {
 
     // With stale detection off, the default stale timeout bounds it: never "Connecting…" for
     // good.
-    let mut h = harness(
-        MachineConfig::new(exact())
-            .refresh_credentials(true)
-            .stale_after(None),
-    );
-    h.feed(Input::Open);
-    h.http(401, None);
+    let refreshing_without_stale_check = || {
+        let mut h = harness(
+            MachineConfig::new(exact())
+                .refresh_credentials(true)
+                .stale_after(None),
+        );
+        h.feed(Input::Open);
+        h.http(401, None);
+        h
+    };
+    let mut h = refreshing_without_stale_check();
     h.advance(DEFAULT_STALE_AFTER - Duration::from_millis(1));
     assert_eq!(h.status(), ConnectionStatus::Connecting);
     h.advance(Duration::from_millis(1));
     assert_eq!(rejected_message(&h), "HTTP 401 Unauthorized");
     // A refresh that finishes in time leaves no timer behind to fire later.
-    let mut h = harness(
-        MachineConfig::new(exact())
-            .refresh_credentials(true)
-            .stale_after(None),
-    );
-    h.feed(Input::Open);
-    h.http(401, None);
+    let mut h = refreshing_without_stale_check();
     let refresh = h.m.pending_refresh().unwrap();
     h.feed(Input::CredentialsRefreshed { refresh, ok: true });
     h.open_and_connect();
