@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_task_stream::{
-    Backoff, CloseReason, ConnectionBadge, ConnectionError, ConnectionStatus, OfflineReason,
-    StreamError, TaskBoard, TaskStreamOptions, TaskStreamProvider,
+    Backoff, CloseReason, ConnectionError, ConnectionStatus, OfflineReason, StreamError,
+    TaskStreamOptions,
 };
 use serde_json::json;
 use wasm_bindgen_test::*;
@@ -575,15 +575,7 @@ async fn nothing_runs_after_unmount() {
     let waiting = tag("after-unmount-waiting");
     chaos("outage", json!({ "secs": 30.0, "client": waiting })).await;
     let url = url_for(&waiting);
-    let m = Mount::new(move || {
-        view! {
-            <TaskStreamProvider url=url options=fast_options()>
-                <ConnectionBadge/>
-                <TaskBoard/>
-            </TaskStreamProvider>
-        }
-        .into_any()
-    });
+    let m = Mount::board_and_badge(url);
     wait_until("reconnecting", 5_000, || {
         m.attr(".lts-badge", "data-status").as_deref() == Some("reconnecting")
     })

@@ -578,15 +578,7 @@ async fn a_thousand_mount_cycles_share_one_stream_and_leak_none() {
     let client = tag("cycles-seq");
     for i in 0..1_000 {
         let url = url_for(&client);
-        let m = Mount::new(move || {
-            view! {
-                <TaskStreamProvider url=url options=fast_options()>
-                    <ConnectionBadge/>
-                    <TaskBoard/>
-                </TaskStreamProvider>
-            }
-            .into_any()
-        });
+        let m = Mount::board_and_badge(url);
         if i % 50 == 0 {
             sleep(5).await;
         }
@@ -613,15 +605,7 @@ async fn mount_cycles_that_really_connect_or_wait_to_retry_leak_nothing() {
     // shared stream is left, and no timer makes another attempt.
     let mount_on = |client: &str| {
         let url = url_for(client);
-        Mount::new(move || {
-            view! {
-                <TaskStreamProvider url=url options=fast_options()>
-                    <ConnectionBadge/>
-                    <TaskBoard/>
-                </TaskStreamProvider>
-            }
-            .into_any()
-        })
+        Mount::board_and_badge(url)
     };
     let badge_is =
         |m: &Mount, status: &str| m.attr(".lts-badge", "data-status").as_deref() == Some(status);

@@ -175,19 +175,29 @@ impl Drop for Mount {
 }
 
 impl Mount {
-    /// A badge, a board and a feed under one provider on `url`, with [`fast_options`]: the
-    /// whole dashboard, as an app mounts it.
-    pub fn dashboard(url: String) -> Self {
+    /// `children` under one provider on `url`, with [`fast_options`].
+    pub fn provided(url: String, children: fn() -> AnyView) -> Self {
         Mount::new(move || {
             view! {
                 <TaskStreamProvider url=url options=fast_options()>
-                    <ConnectionBadge/>
-                    <TaskBoard/>
-                    <StrugStream/>
+                    {children()}
                 </TaskStreamProvider>
             }
             .into_any()
         })
+    }
+
+    /// A badge, a board and a feed under one provider on `url`, with [`fast_options`]: the
+    /// whole dashboard, as an app mounts it.
+    pub fn dashboard(url: String) -> Self {
+        Mount::provided(url, || {
+            view! { <ConnectionBadge/><TaskBoard/><StrugStream/> }.into_any()
+        })
+    }
+
+    /// A badge and a board under one provider on `url`, with [`fast_options`].
+    pub fn board_and_badge(url: String) -> Self {
+        Mount::provided(url, || view! { <ConnectionBadge/><TaskBoard/> }.into_any())
     }
 
     pub fn new(f: impl FnOnce() -> AnyView + 'static) -> Self {
