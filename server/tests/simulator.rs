@@ -263,6 +263,17 @@ impl Drop for Binary {
     }
 }
 
+/// `GET {base}/api/state` of a server started with `spawn_binary`.
+async fn state_of(http: &reqwest::Client, base: &str) -> Value {
+    http.get(format!("{base}/api/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The normalised record of one mission, from creation to `end`, as the mission stream
 /// replays it from the head before creation.
 ///
@@ -272,15 +283,9 @@ impl Drop for Binary {
 /// absolute event ids (the sequence starts at `unix_ms * 1000`), activity ids (`a<n>`, same
 /// base), `updated_at` / `at` timestamps, and heartbeats.
 async fn mission_record(http: &reqwest::Client, base: &str, tasks: u64) -> Vec<String> {
-    let state: Value = http
-        .get(format!("{base}/api/state"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
+    let head = state_of(http, base).await["last_event_id"]
+        .as_u64()
         .unwrap();
-    let head = state["last_event_id"].as_u64().unwrap();
     let resp = http
         .post(format!("{base}/api/missions"))
         .json(&json!({ "tasks": tasks }))
@@ -349,14 +354,7 @@ async fn seeded_run(seed: &str) -> Vec<String> {
     let http = reqwest::Client::new();
     let mut record = mission_record(&http, &server.base, 10).await;
     record.extend(mission_record(&http, &server.base, 4).await);
-    let state: Value = http
-        .get(format!("{}/api/state", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = state_of(&http, &server.base).await;
     for t in state["tasks"].as_array().unwrap() {
         let mut t = t.clone();
         t.as_object_mut().unwrap().remove("updated_at");
