@@ -265,13 +265,7 @@ impl Drop for Binary {
 
 /// `GET {base}/api/state` of a server started with `spawn_binary`.
 async fn state_of(http: &reqwest::Client, base: &str) -> Value {
-    http.get(format!("{base}/api/state"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    common::get_json(http, &format!("{base}/api/state")).await
 }
 
 /// The normalised record of one mission, from creation to `end`, as the mission stream

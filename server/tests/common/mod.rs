@@ -62,14 +62,7 @@ impl Server {
     }
 
     pub async fn get_json(&self, path: &str) -> Value {
-        self.http
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        get_json(&self.http, &self.url(path)).await
     }
 
     /// POSTs `body` and returns the status and parsed JSON answer.
@@ -275,6 +268,11 @@ impl Raw {
             }
         }
     }
+}
+
+/// `GET url` as JSON, for servers started in-process or with [`spawn_binary`].
+pub async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
 }
 
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
