@@ -820,7 +820,8 @@ async fn abort(tx: &mpsc::Sender<io::Result<Bytes>>) {
     let _ = tokio::time::timeout(Duration::from_secs(1), tx.send(Err(err))).await;
 }
 
-/// `GET|POST /api/firehose?n=N`: N `task` events with private ids 1..=N, then `end`.
+/// `GET|POST /api/firehose?n=N`: N `task` events with private ids 1..=N, then `end` (or, with
+/// `&then=close`, the close alone).
 pub async fn firehose(
     State(state): State<AppState>,
     method: Method,
@@ -865,6 +866,13 @@ pub async fn firehose(
             }
         },
     };
+    // What follows the events: `end` (the default), or the close alone, which a client must
+    // take as a lost connection after applying every event before it.
+    let end = match q.get("then").map(|s| s.trim()) {
+        None | Some("end") => FirehoseEnd::End,
+        Some("close") => FirehoseEnd::Close,
+        Some(_) => return req.bad(&state, "then must be end or close".to_owned()),
+    };
     if let Err(resp) = req.authorize(&state) {
         return resp;
     }
@@ -873,7 +881,7 @@ pub async fn firehose(
         Err(resp) => return resp,
     };
     let (tx, rx) = mpsc::channel(BODY_CHANNEL);
-    tokio::spawn(run_firehose(state, tx, admitted, n, rate, req.shape));
+    tokio::spawn(run_firehose(state, tx, admitted, n, rate, req.shape, end));
     sse_response(rx)
 }
 
@@ -911,6 +919,15 @@ impl FirehoseControl {
     }
 }
 
+/// What the firehose sends after its events.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FirehoseEnd {
+    /// `end {"reason":"firehose complete"}`, then the close.
+    End,
+    /// Nothing: the body ends there, cleanly, as a server that lost its upstream might.
+    Close,
+}
+
 async fn run_firehose(
     state: AppState,
     tx: mpsc::Sender<io::Result<Bytes>>,
@@ -918,6 +935,7 @@ async fn run_firehose(
     n: u64,
     rate: Option<u64>,
     shape: Shape,
+    end: FirehoseEnd,
 ) {
     let started = tokio::time::Instant::now();
     let Admitted {
@@ -992,6 +1010,10 @@ async fn run_firehose(
                 return;
             }
         }
+    }
+    if end == FirehoseEnd::Close {
+        // Dropping the sender ends the body cleanly, after everything queued before.
+        return;
     }
     out.push(Frame::Event(end_frame("firehose complete")));
     if out.flush().await {
