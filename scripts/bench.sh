@@ -5,7 +5,8 @@
 #   2. bundle sizes of a bare counter, + use_task_stream, + use_text_stream, + leptos-use
 #      undecoded and typed
 #      (scripts/bench-bundle.sh)
-#   3. browser benchmarks in headless Chromium, release build (tests/bench.rs): ingest
+#   3. browser benchmarks in headless Chromium, release builds of the tests and of the dev
+#      server (tests/bench.rs): ingest
 #      throughput vs a bare EventSource, a real-browser storm vs naive clients, connections per
 #      origin, memory over 1,000 mount cycles
 #   4. a long chaos soak (tests/soak.rs, SOAK_SECS, default 180 s) with its figures
@@ -29,7 +30,8 @@ step "browser benchmarks (release build)"
 # the first ingest rounds were up to a third slower, whatever the code.
 : >"$out/browser.log"
 for bench in ingest_throughput real_browser_storm connections_per_origin memory_over_mount_cycles; do
-  WASM_PACK_FLAGS=--release BROWSER_TESTS="--test bench -- $bench --nocapture" \
+  DEV_SERVER_PROFILE=release WASM_PACK_FLAGS=--release \
+    BROWSER_TESTS="--test bench -- $bench --nocapture" \
     scripts/browser-tests.sh 2>&1 | tee -a "$out/browser.log"
 done
 
