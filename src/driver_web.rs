@@ -6,6 +6,8 @@
 //!   never `forget()`-ed; drops that could happen inside the closure's own invocation are
 //!   deferred to a microtask;
 //! * the browser's own 3 s retry never runs: on `error` the `EventSource` is closed at once;
+//! * an `EventSource`'s events reach wasm in batches (see [`crate::es_batch`]), in the order
+//!   the browser dispatched them, its `open` and `error` included;
 //! * a fetch is aborted (`AbortController`) when its connection closes; its reading task holds
 //!   only a weak reference to the driver and stops at the next chunk once it is not current;
 //! * exactly one path schedules a reconnect (the machine), with at most one timer pending;
@@ -27,13 +29,14 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortController, EventSource, EventSourceInit, Headers, MessageEvent, ReadableStream,
+    AbortController, EventSource, EventSourceInit, Headers, ReadableStream,
     ReadableStreamDefaultReader, Request, RequestCache, RequestCredentials, RequestInit, Response,
 };
 
 use super::{Deliver, Signals};
 use crate::backoff::JitterRng;
 use crate::error::{StreamError, StreamStats};
+use crate::es_batch::Record;
 use crate::machine::{Command, ConnId, ConnectionMachine, Input, RefreshId, TimerId};
 use crate::options::EventStreamOptions;
 use crate::sse::{SseError, SseItem, SseParser, MAX_EVENT_ID_BYTES};
@@ -64,17 +67,31 @@ impl Default for FetchOpen {
     }
 }
 
-type Listener = Closure<dyn FnMut(web_sys::Event)>;
+/// Every closure the driver hands the browser: one type, since each costs code in every app.
+type Listener = Closure<dyn FnMut(JsValue)>;
 
-#[wasm_bindgen::prelude::wasm_bindgen]
+#[wasm_bindgen::prelude::wasm_bindgen(
+    inline_js = r#"export function lts_listen(src, names, sink) {
+let b = "", live = 1;
+const ch = new MessageChannel(), ls = [];
+const flush = () => { if (live && b) { const x = b; b = ""; sink(x); } };
+const on = (n, f) => { src.addEventListener(n, f); ls.push([n, f]); };
+const own = (k) => (e) => { if (!(e instanceof MessageEvent)) { b += k + "\r"; flush(); } };
+const msg = (e) => { if (e instanceof MessageEvent) { if (!b) ch.port2.postMessage(0); b += "m" + e.type + "\r" + e.lastEventId + "\r" + e.data + "\r"; } };
+ch.port1.onmessage = flush;
+on("open", own("o"));
+on("error", own("e"));
+if (names) for (const n of names.split("\r")) on(n, msg);
+return () => { live = 0; b = ""; ch.port1.onmessage = null; ch.port1.close(); for (const [n, f] of ls) src.removeEventListener(n, f); };
+}"#
+)]
 extern "C" {
-    /// A `MessageEvent` as the driver reads it, once per event: `data` as a string in one call
-    /// (`None` when it is not one) rather than `data()` then `as_string()`.
-    type SseMessage;
-    #[wasm_bindgen(method, getter)]
-    fn data(this: &SseMessage) -> Option<String>;
-    #[wasm_bindgen(method, getter, js_name = lastEventId)]
-    fn last_event_id(this: &SseMessage) -> String;
+    /// Listens to `source`'s `open` and `error` and to the events named in `names` (joined by
+    /// CR, see [`crate::es_batch::joined_names`]), handing them to `sink` in batches (see
+    /// [`crate::es_batch`]): the events of one browser task in one call, on a posted message;
+    /// `open` and `error` at once, after the events before them. Returns the function that
+    /// removes the listeners and discards what was not handed over.
+    fn lts_listen(source: &EventSource, names: &str, sink: &js_sys::Function) -> js_sys::Function;
 }
 
 /// One open transport.
@@ -84,10 +101,12 @@ struct Connection {
 }
 
 pub(crate) enum Handle {
-    /// An `EventSource` and the closures registered on it.
+    /// An `EventSource`, the function that removes its listeners, and the closure they hand
+    /// their batches to.
     EventSource {
         source: EventSource,
-        listeners: Vec<(String, Listener)>,
+        stop: js_sys::Function,
+        _sink: Listener,
     },
     /// A fetch whose reading task runs on its own (see [`read_fetch`]); aborting it ends both.
     Fetch { abort: AbortController },
@@ -96,12 +115,9 @@ pub(crate) enum Handle {
 impl Connection {
     fn close(self) {
         match &self.handle {
-            Handle::EventSource { source, listeners } => {
+            Handle::EventSource { source, stop, .. } => {
                 source.close();
-                for (name, cb) in listeners {
-                    let _ = source
-                        .remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
-                }
+                let _ = stop.call0(&JsValue::NULL);
             }
             Handle::Fetch { abort } => abort.abort(),
         }
@@ -514,48 +530,38 @@ impl Driver {
                 return None;
             }
         };
-        let mut listeners = Vec::new();
-        let mut add = |name: &str, cb: Listener| {
-            if source
-                .add_event_listener_with_callback(name, cb.as_ref().unchecked_ref())
-                .is_ok()
-            {
-                listeners.push((name.to_owned(), cb));
-            }
-        };
-        // The connection's own `open` and `error` (plain `Event`s) and the stream's events
-        // (`MessageEvent`s) share one closure type: each type costs code in every app. A server
-        // event *named* `open` or `error` is a `MessageEvent`: it is data (delivered when
+        // The connection's own `open` and `error` are plain `Event`s, the stream's events
+        // `MessageEvent`s: a server event *named* `open` or `error` is data (delivered when
         // listened to), never mistaken for the connection opening or failing.
-        let listens = |name: &str| self.names.iter().any(|n| n == name);
-        let own = ["open", "error"].into_iter().filter(|own| !listens(own));
-        for name in own.chain(self.names.iter().map(String::as_str)) {
-            let listened = listens(name);
-            let event_name = name.to_owned();
-            let weak = self.weak();
-            add(
-                name,
-                Closure::new(move |ev: web_sys::Event| {
-                    let Some(d) = weak.upgrade() else { return };
-                    // Only the two names the connection itself uses need a type check; on any
-                    // other name this private `EventSource` dispatches `MessageEvent`s only.
-                    let own = !listened || event_name == "open" || event_name == "error";
-                    let msg = (!own || ev.is_instance_of::<MessageEvent>())
-                        .then(|| ev.unchecked_ref::<SseMessage>());
-                    match (msg, event_name.as_str()) {
-                        (Some(msg), _) if listened => {
-                            let data = msg.data().unwrap_or_default();
-                            d.on_event(conn, &event_name, msg.last_event_id(), data);
-                        }
-                        (Some(_), _) => {}
-                        (None, "open") => d.dispatch(Input::TransportOpened { conn }),
-                        (None, "error") => d.dispatch(Input::TransportFailed { conn }),
-                        (None, _) => {}
-                    }
-                }),
-            );
+        let weak = self.weak();
+        let sink: Listener = Closure::new(move |batch: JsValue| {
+            if let (Some(d), Some(batch)) = (weak.upgrade(), batch.as_string()) {
+                d.on_batch(conn, &batch);
+            }
+        });
+        let names = crate::es_batch::joined_names(self.names.iter().map(String::as_str));
+        let stop = lts_listen(&source, &names, sink.as_ref().unchecked_ref());
+        Some(Handle::EventSource {
+            source,
+            stop,
+            _sink: sink,
+        })
+    }
+
+    /// A batch of `EventSource` events (see [`crate::es_batch`]), in the order dispatched.
+    fn on_batch(&self, conn: ConnId, batch: &str) {
+        for record in crate::es_batch::records(batch) {
+            if !self.is_current(conn) {
+                return;
+            }
+            match record {
+                Record::Message { name, id, data } => {
+                    self.on_event(conn, name, id.to_owned(), data)
+                }
+                Record::Opened => self.dispatch(Input::TransportOpened { conn }),
+                Record::Failed => self.dispatch(Input::TransportFailed { conn }),
+            }
         }
-        Some(Handle::EventSource { source, listeners })
     }
 
     /// `true` while `conn` is the transport the machine listens to.
@@ -610,7 +616,7 @@ impl Driver {
                     // the hook asked for every name, to report unknown ones); unlike with it,
                     // their ids are seen, and resuming after them replays nothing.
                     if self.options.every_event || self.names.contains(&e.event) {
-                        self.on_event(conn, &e.event, e.id, e.data);
+                        self.on_event(conn, &e.event, e.id, &e.data);
                     } else {
                         self.on_id(conn, e.id);
                     }
@@ -653,7 +659,7 @@ impl Driver {
 
     /// One event from either transport: `raw_id` is the stream's last event id (empty when
     /// none), `data` the joined `data:` lines.
-    fn on_event(&self, conn: ConnId, name: &str, raw_id: String, data: String) {
+    fn on_event(&self, conn: ConnId, name: &str, raw_id: String, data: &str) {
         if !self.is_current(conn) {
             return;
         }
@@ -669,9 +675,9 @@ impl Driver {
         if is(&self.options.end_event) {
             self.update_stats(|s| s.events += 1);
             // Shown to people (the badge): cut, whether a reason or the payload as it came.
-            let reason = end_reason(&data);
+            let reason = end_reason(data);
             let reason =
-                crate::protocol::truncate_for_display(reason.as_deref().unwrap_or(&data), 200);
+                crate::protocol::truncate_for_display(reason.as_deref().unwrap_or(data), 200);
             self.dispatch(Input::ServerEnded { conn, reason });
             return;
         }
@@ -687,7 +693,7 @@ impl Driver {
             }));
             return;
         }
-        match (self.deliver)(name, id, &data) {
+        match (self.deliver)(name, id, data) {
             Ok(true) => self.update_stats(|s| s.events += 1),
             Ok(false) => {
                 self.update_stats(|s| {
@@ -758,7 +764,7 @@ impl Driver {
         let mut listeners = self.window_listeners.borrow_mut();
         let mut add = |target: web_sys::EventTarget, name: &'static str, input: fn() -> Input| {
             let weak = self.weak();
-            let callback: Listener = Closure::new(move |_: web_sys::Event| {
+            let callback: Listener = Closure::new(move |_: JsValue| {
                 if let Some(d) = weak.upgrade() {
                     d.dispatch(input());
                 }

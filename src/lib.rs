@@ -159,6 +159,8 @@ pub mod board;
 mod clock;
 mod components;
 mod error;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod es_batch;
 mod frame;
 mod hash;
 pub mod http;

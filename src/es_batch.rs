@@ -1,0 +1,157 @@
+//! `EventSource` events handed to wasm in batches: one call per browser task, not per event.
+//!
+//! A listener written in JavaScript (the driver's `lts_listen`) appends each event to a string
+//! and posts itself a message; when that message runs, after the browser's task that dispatched
+//! the events (which dispatches every event of a network chunk, hundreds of them), the whole
+//! batch crosses into wasm in one call and one string copy, instead of a call and two string
+//! copies per event. Measured with the ingest benchmark (100,000 events, 15 rounds before, 20
+//! after, release builds): throughput did not change beyond this machine's noise (the browser's
+//! own parsing and per-event dispatch dominate), but the hook's work left the browser's dispatch
+//! task, and the main-thread tasks over 50 ms fell from 2–19 per round to 0–3 (into state) and
+//! from 3–21 to 0–7 (into a rendered board): a burst, such as a replay after a reconnect, no
+//! longer holds the page for as long.
+//!
+//! The connection's own `open` and `error` flush the batch at once, after the events before
+//! them, so the order the machine sees is the order the browser dispatched. Closing a
+//! connection discards what it had not flushed: nothing of it was applied, so the last event
+//! id still points before it and the next connection's resume asks for it again.
+//!
+//! The fields are separated by CR, which an `EventSource` never delivers in an event's type,
+//! id or data: in the stream, a CR ends a line (WHATWG "interpreting an event stream").
+//! A batch is a sequence of records:
+//!
+//! * `m<type>` CR `<last event id>` CR `<data>` CR: a `MessageEvent`;
+//! * `o` CR: the connection's `open` (a plain `Event`);
+//! * `e` CR: the connection's `error` (a plain `Event`).
+
+/// One record of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Record<'a> {
+    /// A `MessageEvent`: its type, the `EventSource`'s last event id (empty when none), its data.
+    Message {
+        name: &'a str,
+        id: &'a str,
+        data: &'a str,
+    },
+    /// The connection opened.
+    Opened,
+    /// The connection failed.
+    Failed,
+}
+
+/// The records of `batch`, in order. Every field ends with a CR; what does not parse (a record
+/// cut short, an unknown kind) is skipped: the batch is written by the driver's own listener,
+/// so that never happens, but a malformed batch must not panic.
+pub(crate) fn records(batch: &str) -> impl Iterator<Item = Record<'_>> {
+    // Text after the last CR is a field without its end: not a field.
+    let complete = batch.rsplit_once('\r').map_or("", |(complete, _)| complete);
+    let mut fields = complete.split('\r');
+    std::iter::from_fn(move || loop {
+        let head = fields.next()?;
+        // No slicing by index: its panic path would link the formatting code into every app.
+        if let Some(name) = head.strip_prefix('m') {
+            let id = fields.next()?;
+            let data = fields.next()?;
+            return Some(Record::Message { name, id, data });
+        }
+        match head {
+            "o" => return Some(Record::Opened),
+            "e" => return Some(Record::Failed),
+            _ => {}
+        }
+    })
+}
+
+/// The names the listener registers, joined by CR for the one call that hands them over. A
+/// name containing CR or LF is left out: no `EventSource` event can carry it (a line ends
+/// there), and split at the CR it would listen to names nobody asked for.
+pub(crate) fn joined_names<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut joined = String::new();
+    for name in names {
+        if name.contains(['\r', '\n']) {
+            continue;
+        }
+        if !joined.is_empty() {
+            joined.push('\r');
+        }
+        joined.push_str(name);
+    }
+    joined
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(batch: &str) -> Vec<Record<'_>> {
+        records(batch).collect()
+    }
+
+    fn message<'a>(name: &'a str, id: &'a str, data: &'a str) -> Record<'a> {
+        Record::Message { name, id, data }
+    }
+
+    #[test]
+    fn records_come_in_order() {
+        let batch = "o\rmtask\r7\r{\"a\":1}\rmactivity\r8\rline one\nline two\r\
+                     mtask\r\r\re\r";
+        assert_eq!(
+            all(batch),
+            [
+                Record::Opened,
+                message("task", "7", "{\"a\":1}"),
+                message("activity", "8", "line one\nline two"),
+                message("task", "", ""),
+                Record::Failed,
+            ]
+        );
+    }
+
+    #[test]
+    fn names_ids_and_data_keep_any_other_character() {
+        // Everything but CR can reach a field: separators of other formats, markers of this
+        // one (`m`, `o`, `e` as whole fields), non-ASCII text, NUL.
+        let data = "o\ne\nm\u{0}\u{2028}\u{fffd}é漢字🙂\t\"<script>\"";
+        let batch = format!("mo\ro\r{data}\rme\re\re\rm\u{1F642}\rmé\r\r");
+        assert_eq!(
+            all(&batch),
+            [
+                message("o", "o", data),
+                message("e", "e", "e"),
+                message("\u{1F642}", "mé", ""),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_batch_has_no_records() {
+        assert_eq!(all(""), []);
+        assert_eq!(all("\r\r"), []);
+    }
+
+    #[test]
+    fn a_malformed_batch_yields_what_parses_and_never_panics() {
+        // A record cut short, unknown kinds, markers with trailing text.
+        assert_eq!(all("mtask\r1"), []);
+        assert_eq!(all("mtask"), []);
+        assert_eq!(all("x\rop\ren\ro\r"), [Record::Opened]);
+        assert_eq!(all("é\re\r"), [Record::Failed]);
+        assert_eq!(all("o\rmtask\r1\r"), [Record::Opened]);
+        // Arbitrary text, byte by byte prefixes of a real batch: no panic.
+        let batch = "o\rmtask\r7\r{\"é\":1}\rmend\r8\rbye\re\r";
+        for (i, _) in batch.char_indices() {
+            let _ = all(&batch[..i]);
+        }
+    }
+
+    #[test]
+    fn names_are_joined_by_cr_without_names_no_event_can_carry() {
+        assert_eq!(joined_names([]), "");
+        assert_eq!(joined_names(["task"]), "task");
+        assert_eq!(
+            joined_names(["task", "bad\rname", "activity", "also\nbad", "end"]),
+            "task\ractivity\rend"
+        );
+        assert_eq!(joined_names(["bad\r", "ok"]), "ok");
+    }
+}
