@@ -83,6 +83,9 @@ on("open", own("o"));
 on("error", own("e"));
 if (names) for (const n of names.split("\r")) on(n, msg);
 return () => { live = 0; b = ""; ch.port1.onmessage = null; ch.port1.close(); for (const [n, f] of ls) src.removeEventListener(n, f); };
+}
+export function lts_yield() {
+return new Promise((r) => { const ch = new MessageChannel(); ch.port1.onmessage = () => { ch.port1.close(); r(); }; ch.port2.postMessage(0); });
 }"#
 )]
 extern "C" {
@@ -92,7 +95,15 @@ extern "C" {
     /// `open` and `error` at once, after the events before them. Returns the function that
     /// removes the listeners and discards what was not handed over.
     fn lts_listen(source: &EventSource, names: &str, sink: &js_sys::Function) -> js_sys::Function;
+
+    /// A promise resolved by a posted message: awaiting it ends the current browser task and
+    /// lets the page render and handle input. Unlike a 0 ms timer, it is not throttled in a
+    /// background tab.
+    fn lts_yield() -> js_sys::Promise;
 }
+
+/// How long the fetch reader applies chunks before it yields to the page (see [`lts_yield`]).
+const FETCH_SLICE: Duration = Duration::from_millis(10);
 
 /// One open transport.
 struct Connection {
@@ -919,7 +930,14 @@ async fn read_fetch(
     // Whenever this loop stops reading, the connection was closed, and closing aborted the
     // fetch, which also ends its body. No `reader.cancel()`: on an aborted body it returns a
     // rejected promise, an "Uncaught (in promise) AbortError" on every reconnect.
+    let mut slice_start = crate::clock::now();
     loop {
+        // Chunks already received resolve at once, on microtasks: without a break, a burst (a
+        // replay after a reconnect, a backlog) would be read and applied in one long task.
+        if crate::clock::now().saturating_duration_since(slice_start) >= FETCH_SLICE {
+            let _ = JsFuture::from(lts_yield()).await;
+            slice_start = crate::clock::now();
+        }
         let chunk = JsFuture::from(reader.read()).await;
         let Some(d) = weak.upgrade() else { return };
         if !d.is_current(conn) {
