@@ -68,16 +68,17 @@ impl Default for FetchOpen {
 }
 
 /// Every closure the driver hands the browser: one type, since each costs code in every app.
-type Listener = Closure<dyn FnMut(JsValue)>;
+/// Only the `EventSource` batch sink's result means something (see [`lts_listen`]).
+type Listener = Closure<dyn FnMut(JsValue) -> bool>;
 
 #[wasm_bindgen::prelude::wasm_bindgen(
     inline_js = r#"export function lts_listen(src, names, sink) {
-let b = "", live = 1;
+let b = "", live = 1, more = false;
 const ch = new MessageChannel(), ls = [];
-const flush = () => { if (live && b) { const x = b; b = ""; sink(x); } };
+const flush = () => { if (live && (b || more)) { const x = b; b = ""; more = sink(x); if (more) ch.port2.postMessage(0); } };
 const on = (n, f) => { src.addEventListener(n, f); ls.push([n, f]); };
-const own = (k) => (e) => { if (!(e instanceof MessageEvent)) { b += k + "\r"; flush(); } };
-const msg = (e) => { if (e instanceof MessageEvent) { if (!b) ch.port2.postMessage(0); b += "m" + e.type + "\r" + e.lastEventId + "\r" + e.data + "\r"; } };
+const own = (k) => (e) => { if (!(e instanceof MessageEvent)) { if (k === "e") src.close(); b += k + "\r"; flush(); } };
+const msg = (e) => { if (e instanceof MessageEvent) { if (!b && !more) ch.port2.postMessage(0); b += "m" + e.type + "\r" + e.lastEventId + "\r" + e.data + "\r"; } };
 ch.port1.onmessage = flush;
 on("open", own("o"));
 on("error", own("e"));
@@ -92,8 +93,12 @@ extern "C" {
     /// Listens to `source`'s `open` and `error` and to the events named in `names` (joined by
     /// CR, see [`crate::es_batch::joined_names`]), handing them to `sink` in batches (see
     /// [`crate::es_batch`]): the events of one browser task in one call, on a posted message;
-    /// `open` and `error` at once, after the events before them. Returns the function that
-    /// removes the listeners and discards what was not handed over.
+    /// `open` and `error` at once, after the events before them. While `sink` returns `true`
+    /// (it has records left to apply), it is called again on a posted message, with the events
+    /// that arrived meanwhile or with an empty batch. On `error` the listener also closes the
+    /// `EventSource` at once, so that the browser's own retry never starts, even while the
+    /// driver is still applying what came before. Returns the function that removes the
+    /// listeners and discards what was not handed over.
     fn lts_listen(source: &EventSource, names: &str, sink: &js_sys::Function) -> js_sys::Function;
 
     /// A promise resolved by a posted message: awaiting it ends the current browser task and
@@ -102,8 +107,12 @@ extern "C" {
     fn lts_yield() -> js_sys::Promise;
 }
 
-/// How long the fetch reader applies chunks before it yields to the page (see [`lts_yield`]).
-const FETCH_SLICE: Duration = Duration::from_millis(10);
+/// How long the driver applies events before it yields to the page: the fetch reader between
+/// chunks (see [`lts_yield`]), an `EventSource` batch between records (see [`lts_listen`]).
+const SLICE: Duration = Duration::from_millis(10);
+
+/// Records of an `EventSource` batch applied between two looks at the clock.
+const RECORDS_PER_CLOCK_READ: u32 = 32;
 
 /// One open transport.
 struct Connection {
@@ -545,10 +554,28 @@ impl Driver {
         // `MessageEvent`s: a server event *named* `open` or `error` is data (delivered when
         // listened to), never mistaken for the connection opening or failing.
         let weak = self.weak();
+        // What the connection was handed and has not applied yet, from byte `at` on.
+        let mut pending = String::new();
+        let mut at = 0;
         let sink: Listener = Closure::new(move |batch: JsValue| {
-            if let (Some(d), Some(batch)) = (weak.upgrade(), batch.as_string()) {
-                d.on_batch(conn, &batch);
+            let Some(d) = weak.upgrade() else {
+                return false;
+            };
+            let batch = batch.as_string().unwrap_or_default();
+            if pending.is_empty() {
+                pending = batch;
+            } else if !batch.is_empty() {
+                pending = [pending.get(at..).unwrap_or_default(), &batch].concat();
+                at = 0;
             }
+            at = d.apply_batch(conn, &pending, at);
+            if at < pending.len() {
+                return true;
+            }
+            // Not kept until the next batch: one burst may have been megabytes.
+            pending = String::new();
+            at = 0;
+            false
         });
         let names = crate::es_batch::joined_names(self.names.iter().map(String::as_str));
         let stop = lts_listen(&source, &names, sink.as_ref().unchecked_ref());
@@ -559,12 +586,19 @@ impl Driver {
         })
     }
 
-    /// A batch of `EventSource` events (see [`crate::es_batch`]), in the order dispatched.
-    fn on_batch(&self, conn: ConnId, batch: &str) {
-        for record in crate::es_batch::records(batch) {
+    /// Applies the records of an `EventSource` batch (see [`crate::es_batch`]) from byte `at`
+    /// on, in order, for up to [`SLICE`]. Returns where it stopped: the batch's length once
+    /// everything is applied or the connection is no longer current. The listener calls again
+    /// for the rest after the page had its turn, so a burst (a replay after a reconnect, a
+    /// backlog the browser dispatched in one task) does not hold the page for its length.
+    fn apply_batch(&self, conn: ConnId, batch: &str, mut at: usize) -> usize {
+        let start = crate::clock::now();
+        let mut applied = 0u32;
+        while let Some((record, next)) = crate::es_batch::next_record(batch, at) {
             if !self.is_current(conn) {
-                return;
+                break;
             }
+            at = next;
             match record {
                 Record::Message { name, id, data } => {
                     self.on_event(conn, name, id.to_owned(), data)
@@ -572,7 +606,14 @@ impl Driver {
                 Record::Opened => self.dispatch(Input::TransportOpened { conn }),
                 Record::Failed => self.dispatch(Input::TransportFailed { conn }),
             }
+            applied += 1;
+            if applied % RECORDS_PER_CLOCK_READ == 0
+                && crate::clock::now().saturating_duration_since(start) >= SLICE
+            {
+                return at;
+            }
         }
+        batch.len()
     }
 
     /// `true` while `conn` is the transport the machine listens to.
@@ -779,6 +820,7 @@ impl Driver {
                 if let Some(d) = weak.upgrade() {
                     d.dispatch(input());
                 }
+                false
             });
             if target
                 .add_event_listener_with_callback(name, callback.as_ref().unchecked_ref())
@@ -934,7 +976,7 @@ async fn read_fetch(
     loop {
         // Chunks already received resolve at once, on microtasks: without a break, a burst (a
         // replay after a reconnect, a backlog) would be read and applied in one long task.
-        if crate::clock::now().saturating_duration_since(slice_start) >= FETCH_SLICE {
+        if crate::clock::now().saturating_duration_since(slice_start) >= SLICE {
             let _ = JsFuture::from(lts_yield()).await;
             slice_start = crate::clock::now();
         }

@@ -12,9 +12,11 @@
 //! longer holds the page for as long.
 //!
 //! The connection's own `open` and `error` flush the batch at once, after the events before
-//! them, so the order the machine sees is the order the browser dispatched. Closing a
-//! connection discards what it had not flushed: nothing of it was applied, so the last event
-//! id still points before it and the next connection's resume asks for it again.
+//! them, so the order the machine sees is the order the browser dispatched. The driver applies
+//! a batch for at most 10 ms, then tells the listener it has records left; the listener calls
+//! again on a posted message, after the page had its turn, with the events that came meanwhile
+//! appended. Closing a connection discards what it had not applied: the last event id still
+//! points before it, so the next connection's resume asks for it again.
 //!
 //! The fields are separated by CR, which an `EventSource` never delivers in an event's type,
 //! id or data: in the stream, a CR ends a line (WHATWG "interpreting an event stream").
@@ -39,26 +41,43 @@ pub(crate) enum Record<'a> {
     Failed,
 }
 
-/// The records of `batch`, in order. Every field ends with a CR; what does not parse (a record
-/// cut short, an unknown kind) is skipped: the batch is written by the driver's own listener,
-/// so that never happens, but a malformed batch must not panic.
-pub(crate) fn records(batch: &str) -> impl Iterator<Item = Record<'_>> {
-    // Text after the last CR is a field without its end: not a field.
-    let complete = batch.rsplit_once('\r').map_or("", |(complete, _)| complete);
-    let mut fields = complete.split('\r');
-    std::iter::from_fn(move || loop {
-        let head = fields.next()?;
-        // No slicing by index: its panic path would link the formatting code into every app.
+/// The record of `batch` that starts at byte `from`, and where the next one starts; `None` at
+/// the end. Every field ends with a CR; what does not parse (a record cut short, an unknown
+/// kind) is skipped: the batch is written by the driver's own listener, so that never happens,
+/// but a malformed batch (or a `from` inside a character) must not panic.
+pub(crate) fn next_record(batch: &str, mut from: usize) -> Option<(Record<'_>, usize)> {
+    // One field: the text up to the next CR, and where the text after that CR starts. Text
+    // after the last CR is a field without its end: not a field.
+    let field = |from: usize| -> Option<(&str, usize)> {
+        let rest = batch.get(from..)?;
+        let (field, _) = rest.split_once('\r')?;
+        Some((field, from + field.len() + 1))
+    };
+    loop {
+        let (head, next) = field(from)?;
+        // No slicing by index here: its panic path would link the formatting code into every
+        // app.
         if let Some(name) = head.strip_prefix('m') {
-            let id = fields.next()?;
-            let data = fields.next()?;
-            return Some(Record::Message { name, id, data });
+            let (id, next) = field(next)?;
+            let (data, next) = field(next)?;
+            return Some((Record::Message { name, id, data }, next));
         }
         match head {
-            "o" => return Some(Record::Opened),
-            "e" => return Some(Record::Failed),
-            _ => {}
+            "o" => return Some((Record::Opened, next)),
+            "e" => return Some((Record::Failed, next)),
+            _ => from = next,
         }
+    }
+}
+
+/// The records of `batch`, in order (see [`next_record`]).
+#[cfg(test)]
+fn records(batch: &str) -> impl Iterator<Item = Record<'_>> {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let (record, next) = next_record(batch, from)?;
+        from = next;
+        Some(record)
     })
 }
 
@@ -142,6 +161,21 @@ mod tests {
         for (i, _) in batch.char_indices() {
             let _ = all(&batch[..i]);
         }
+    }
+
+    #[test]
+    fn each_record_says_where_the_next_starts() {
+        let batch = "o\rmtask\r7\ré\re\r";
+        let (first, at) = next_record(batch, 0).unwrap();
+        assert_eq!((first, at), (Record::Opened, 2));
+        let (second, at) = next_record(batch, at).unwrap();
+        assert_eq!((second, at), (message("task", "7", "é"), 13));
+        let (third, at) = next_record(batch, at).unwrap();
+        assert_eq!((third, at), (Record::Failed, batch.len()));
+        assert_eq!(next_record(batch, at), None);
+        // Past the end, or inside a character: nothing, no panic.
+        assert_eq!(next_record(batch, batch.len() + 5), None);
+        assert_eq!(next_record(batch, 11), None);
     }
 
     #[test]

@@ -121,11 +121,12 @@ async fn a_dropped_stream_backs_off_then_resumes_without_loss() {
 
 #[wasm_bindgen_test]
 async fn a_burst_then_a_lost_connection_applies_every_event_first() {
-    // Pins: 3,000 events in one burst, then the close without `end`, on both transports. With
+    // Pins: 20,000 events in one burst, then the close without `end`, on both transports. With
     // `EventSource` the events reach wasm in batches, one per browser task (src/es_batch.rs),
-    // and `error` flushes the batch before it: every event is applied and the id to resume
-    // from is the last one's. Handled in the other order, the events still in the batch would
-    // belong to a connection already given up, and be dropped.
+    // and `error` flushes the batch before it; the driver applies them in slices of 10 ms,
+    // yielding to the page in between, and the failure waits its turn behind them. Every event
+    // is applied and the id to resume from is the last one's. Handled in the other order, the
+    // events still waiting would belong to a connection already given up, and be dropped.
     for transport in [
         Transport::EventSource,
         Transport::Fetch(FetchOptions::default()),
@@ -134,7 +135,7 @@ async fn a_burst_then_a_lost_connection_applies_every_event_first() {
         let options = TaskStreamOptions::default()
             .backoff(Backoff::default().initial(Duration::from_secs(20)))
             .transport(transport);
-        let s = mount_path("burst-close", "/api/firehose?n=3000&then=close", options);
+        let s = mount_path("burst-close", "/api/firehose?n=20000&then=close", options);
         wait_until("Reconnecting", 10_000, || {
             matches!(s.status(), ConnectionStatus::Reconnecting { .. })
         })
@@ -142,15 +143,15 @@ async fn a_burst_then_a_lost_connection_applies_every_event_first() {
         // Stats, ids and the board are published once per frame.
         sleep(300).await;
         let stats = s.stream.stats.get_untracked();
-        assert_eq!((stats.events, stats.connects), (3000, 1), "{stats:?}");
+        assert_eq!((stats.events, stats.connects), (20_000, 1), "{stats:?}");
         assert_eq!(
             s.stream.stream.last_event_id.get_untracked().as_deref(),
-            Some("3000")
+            Some("20000")
         );
         // Event `i` is task `f-((i-1) % 1000)` at version `(i-1)/1000 + 1`.
         let tasks = s.stream.tasks.snapshot_untracked();
         assert_eq!(tasks.len(), 1000);
-        assert!(tasks.iter().all(|t| t.version == 3), "{:?}", &tasks[..3]);
+        assert!(tasks.iter().all(|t| t.version == 20), "{:?}", &tasks[..3]);
         s.unmount();
     }
 }
