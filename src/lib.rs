@@ -18,6 +18,10 @@
 //! leptos-task-stream = "0.1"
 //! ```
 //!
+//! The crate ships one small JavaScript module (a wasm-bindgen snippet: the `EventSource`
+//! listener that hands events to wasm in batches). Build with wasm-bindgen's `web` or `bundler`
+//! target, as Trunk and cargo-leptos do; the `no-modules` target cannot load snippets.
+//!
 //! `src/main.rs`:
 //!
 //! ```no_run
