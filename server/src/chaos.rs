@@ -338,7 +338,13 @@ struct InjectBody {
     client: Option<String>,
     /// Write the frame in pieces spread over this many seconds (0 < secs ≤ 60).
     trickle_secs: Option<f64>,
+    /// `data` repeated this many times (1 ≤ n, at most [`MAX_REPEATED_DATA`] bytes in all): an
+    /// event far larger than the body limit allows, for clients' size limits.
+    repeat: Option<u64>,
 }
+
+/// The largest `data` that `repeat` may build (bytes).
+const MAX_REPEATED_DATA: u64 = 256 * 1024 * 1024;
 
 /// The longest `trickle_secs` accepted by `inject`.
 const MAX_TRICKLE_SECS: f64 = 60.0;
@@ -362,11 +368,25 @@ async fn inject(State(state): State<AppState>, JsonBody(b): JsonBody<InjectBody>
                 return bad(format!("\"{name}\" must not contain CR, LF or NUL"));
             }
         }
-        Frame::Event(frame(
-            b.event.as_deref(),
-            b.id.as_deref(),
-            b.data.as_deref().unwrap_or(""),
-        ))
+        let data = b.data.as_deref().unwrap_or("");
+        let data = match b.repeat {
+            None => std::borrow::Cow::Borrowed(data),
+            Some(n)
+                if n >= 1
+                    && (data.len() as u64)
+                        .checked_mul(n)
+                        .is_some_and(|total| total <= MAX_REPEATED_DATA) =>
+            {
+                std::borrow::Cow::Owned(data.repeat(n as usize))
+            }
+            Some(_) => {
+                return bad(format!(
+                    "\"repeat\" must be at least 1, and \"data\" repeated at most \
+                     {MAX_REPEATED_DATA} bytes"
+                ))
+            }
+        };
+        Frame::Event(frame(b.event.as_deref(), b.id.as_deref(), &data))
     };
     let out = match b.trickle_secs {
         None => out,

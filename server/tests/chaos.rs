@@ -362,6 +362,38 @@ async fn inject_can_trickle_a_frame_over_time_with_nothing_in_between() {
 }
 
 #[tokio::test]
+async fn inject_can_repeat_data_into_an_event_over_the_body_limit() {
+    // Pins repeat: the event's data is `data` repeated, past the 4 MiB body limit (one `data:`
+    // line of 8 MiB here); bad counts and totals over 256 MiB are 400s naming the field.
+    let server = start(frozen()).await;
+    let mut raw = open_raw(&server, "/api/events?client=r").await;
+    raw.read_until(b"event: snapshot").await;
+    raw.read_until(b"\n\n").await;
+    raw.buf.clear();
+    let (status, body) = server
+        .post(
+            "/api/chaos/inject",
+            json!({ "event": "task", "data": "ab", "repeat": 4 * 1024 * 1024, "client": "r" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let data = "ab".repeat(4 * 1024 * 1024);
+    let event = format!("event: task\ndata: {data}\n\n");
+    assert_eq!(body["bytes"], event.len(), "{body}");
+    raw.read_until(event.as_bytes()).await;
+    for bad in [
+        json!({ "data": "x", "repeat": 0 }),
+        json!({ "data": "xy", "repeat": 128 * 1024 * 1024 + 1 }),
+        json!({ "data": "x", "repeat": u64::MAX }),
+    ] {
+        let (status, body) = server.post("/api/chaos/inject", bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(body.to_string().contains("repeat"), "{body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn chaos_end_sends_end_then_closes_cleanly() {
     // Pins: chaos end writes `end` with the reason to matching global streams and closes them
     // cleanly; other clients stay open.
