@@ -72,13 +72,13 @@ impl Default for FetchOpen {
 type Listener = Closure<dyn FnMut(JsValue) -> bool>;
 
 #[wasm_bindgen::prelude::wasm_bindgen(
-    inline_js = r#"export function lts_listen(src, names, sink) {
+    inline_js = r#"export function lts_listen(src, names, max, sink) {
 let b = "", live = 1, more = false;
 const ch = new MessageChannel(), ls = [];
 const flush = () => { if (live && (b || more)) { const x = b; b = ""; more = sink(x); if (more) ch.port2.postMessage(0); } };
 const on = (n, f) => { src.addEventListener(n, f); ls.push([n, f]); };
 const own = (k) => (e) => { if (!(e instanceof MessageEvent)) { if (k === "e") src.close(); b += k + "\r"; flush(); } };
-const msg = (e) => { if (e instanceof MessageEvent) { if (!b && !more) ch.port2.postMessage(0); b += "m" + e.type + "\r" + e.lastEventId + "\r" + e.data + "\r"; } };
+const msg = (e) => { if (e instanceof MessageEvent) { if (!b && !more) ch.port2.postMessage(0); const d = e.data; b += (d.length > max ? "x" + e.type + "\r" + e.lastEventId + "\r" + new Blob([d]).size : "m" + e.type + "\r" + e.lastEventId + "\r" + d) + "\r"; } };
 ch.port1.onmessage = flush;
 on("open", own("o"));
 on("error", own("e"));
@@ -95,11 +95,18 @@ extern "C" {
     /// [`crate::es_batch`]): the events of one browser task in one call, on a posted message;
     /// `open` and `error` at once, after the events before them. While `sink` returns `true`
     /// (it has records left to apply), it is called again on a posted message, with the events
-    /// that arrived meanwhile or with an empty batch. On `error` the listener also closes the
+    /// that arrived meanwhile or with an empty batch. An event whose data has more than `max`
+    /// UTF-16 code units is handed over without its data, as its UTF-8 size. On `error` the
+    /// listener also closes the
     /// `EventSource` at once, so that the browser's own retry never starts, even while the
     /// driver is still applying what came before. Returns the function that removes the
     /// listeners and discards what was not handed over.
-    fn lts_listen(source: &EventSource, names: &str, sink: &js_sys::Function) -> js_sys::Function;
+    fn lts_listen(
+        source: &EventSource,
+        names: &str,
+        max: f64,
+        sink: &js_sys::Function,
+    ) -> js_sys::Function;
 
     /// A promise resolved by a posted message: awaiting it ends the current browser task and
     /// lets the page render and handle input. Unlike a 0 ms timer, it is not throttled in a
@@ -578,7 +585,9 @@ impl Driver {
             false
         });
         let names = crate::es_batch::joined_names(self.names.iter().map(String::as_str));
-        let stop = lts_listen(&source, &names, sink.as_ref().unchecked_ref());
+        // A limit over 2^53 is no limit in practice; `as` saturates.
+        let max = self.options.max_event_bytes as f64;
+        let stop = lts_listen(&source, &names, max, sink.as_ref().unchecked_ref());
         Some(Handle::EventSource {
             source,
             stop,
@@ -601,7 +610,10 @@ impl Driver {
             at = next;
             match record {
                 Record::Message { name, id, data } => {
-                    self.on_event(conn, name, id.to_owned(), data)
+                    self.on_event(conn, name, id.to_owned(), data, data.len())
+                }
+                Record::TooLarge { name, id, bytes } => {
+                    self.on_event(conn, name, id.to_owned(), "", bytes)
                 }
                 Record::Opened => self.dispatch(Input::TransportOpened { conn }),
                 Record::Failed => self.dispatch(Input::TransportFailed { conn }),
@@ -668,7 +680,7 @@ impl Driver {
                     // the hook asked for every name, to report unknown ones); unlike with it,
                     // their ids are seen, and resuming after them replays nothing.
                     if self.options.every_event || self.names.contains(&e.event) {
-                        self.on_event(conn, &e.event, e.id, &e.data);
+                        self.on_event(conn, &e.event, e.id, &e.data, e.data.len());
                     } else {
                         self.on_id(conn, e.id);
                     }
@@ -710,8 +722,10 @@ impl Driver {
     }
 
     /// One event from either transport: `raw_id` is the stream's last event id (empty when
-    /// none), `data` the joined `data:` lines.
-    fn on_event(&self, conn: ConnId, name: &str, raw_id: String, data: &str) {
+    /// none), `data` the joined `data:` lines, `bytes` their size (UTF-8). An `EventSource`
+    /// event over the limit comes without its data (see [`crate::es_batch`]): `data` is empty,
+    /// `bytes` is the size it had.
+    fn on_event(&self, conn: ConnId, name: &str, raw_id: String, data: &str, bytes: usize) {
         if !self.is_current(conn) {
             return;
         }
@@ -733,14 +747,14 @@ impl Driver {
             self.dispatch(Input::ServerEnded { conn, reason });
             return;
         }
-        if data.len() > self.options.max_event_bytes {
+        if bytes > self.options.max_event_bytes {
             self.update_stats(|s| {
                 s.events += 1;
                 s.decode_errors += 1;
             });
             self.signals.last_error.set(Some(StreamError::TooLarge {
                 event: crate::protocol::truncate_for_display(name, 64),
-                bytes: data.len(),
+                bytes,
                 limit: self.options.max_event_bytes,
             }));
             return;

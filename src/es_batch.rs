@@ -23,6 +23,10 @@
 //! A batch is a sequence of records:
 //!
 //! * `m<type>` CR `<last event id>` CR `<data>` CR: a `MessageEvent`;
+//! * `x<type>` CR `<last event id>` CR `<size>` CR: a `MessageEvent` whose data has more UTF-16
+//!   code units than the hook's `max_event_bytes` (so more bytes too), withheld: copied into
+//!   wasm, it would grow the module's memory for good, which never shrinks; `size` is its
+//!   UTF-8 size in bytes, in decimal;
 //! * `o` CR: the connection's `open` (a plain `Event`);
 //! * `e` CR: the connection's `error` (a plain `Event`).
 
@@ -34,6 +38,13 @@ pub(crate) enum Record<'a> {
         name: &'a str,
         id: &'a str,
         data: &'a str,
+    },
+    /// A `MessageEvent` whose data was over the size limit and was not handed over: its type,
+    /// the last event id, and the data's size in bytes (UTF-8).
+    TooLarge {
+        name: &'a str,
+        id: &'a str,
+        bytes: usize,
     },
     /// The connection opened.
     Opened,
@@ -61,6 +72,18 @@ pub(crate) fn next_record(batch: &str, mut from: usize) -> Option<(Record<'_>, u
             let (id, next) = field(next)?;
             let (data, next) = field(next)?;
             return Some((Record::Message { name, id, data }, next));
+        }
+        if let Some(name) = head.strip_prefix('x') {
+            let (id, next) = field(next)?;
+            let (size, next) = field(next)?;
+            // Written by the listener, so always a decimal number; were it not, it is still too
+            // large. By hand: `str::parse` links more code into every app.
+            let bytes = size.bytes().try_fold(0usize, |n, b| {
+                let digit = b.wrapping_sub(b'0');
+                (digit < 10).then(|| n.saturating_mul(10).saturating_add(usize::from(digit)))
+            });
+            let bytes = bytes.filter(|_| !size.is_empty()).unwrap_or(usize::MAX);
+            return Some((Record::TooLarge { name, id, bytes }, next));
         }
         match head {
             "o" => return Some((Record::Opened, next)),
@@ -143,6 +166,33 @@ mod tests {
     }
 
     #[test]
+    fn withheld_events_carry_their_size() {
+        assert_eq!(
+            all("xtask\r12\r5000000\rmtask\r13\r{}\rxé\r\rnot a number\r"),
+            [
+                Record::TooLarge {
+                    name: "task",
+                    id: "12",
+                    bytes: 5_000_000
+                },
+                message("task", "13", "{}"),
+                Record::TooLarge {
+                    name: "é",
+                    id: "",
+                    bytes: usize::MAX
+                },
+            ]
+        );
+        // Cut short: nothing. An empty or overflowing size: too large all the same.
+        assert_eq!(all("xtask\r12\r"), []);
+        let sizes = "xa\r\r\rxb\r\r99999999999999999999999\rxc\r\r-1\r";
+        assert!(all(sizes)
+            .iter()
+            .all(|r| matches!(r, Record::TooLarge { bytes, .. } if *bytes == usize::MAX)));
+        assert_eq!(all(sizes).len(), 3);
+    }
+
+    #[test]
     fn an_empty_batch_has_no_records() {
         assert_eq!(all(""), []);
         assert_eq!(all("\r\r"), []);
@@ -153,7 +203,7 @@ mod tests {
         // A record cut short, unknown kinds, markers with trailing text.
         assert_eq!(all("mtask\r1"), []);
         assert_eq!(all("mtask"), []);
-        assert_eq!(all("x\rop\ren\ro\r"), [Record::Opened]);
+        assert_eq!(all("z\rop\ren\ro\r"), [Record::Opened]);
         assert_eq!(all("é\re\r"), [Record::Failed]);
         assert_eq!(all("o\rmtask\r1\r"), [Record::Opened]);
         // Arbitrary text, byte by byte prefixes of a real batch: no panic.

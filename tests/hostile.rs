@@ -331,6 +331,54 @@ async fn huge_events_are_dropped_with_a_clear_error() {
     h.assert_alive("huge").await;
 }
 
+/// The wasm module's linear memory in bytes: it grows and never shrinks.
+fn wasm_memory_bytes() -> f64 {
+    use wasm_bindgen::JsCast;
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    memory
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64
+}
+
+#[wasm_bindgen_test]
+async fn an_event_over_the_limit_never_enters_wasm_memory() {
+    // Pins (EventSource): the listener withholds an event whose data is over `max_event_bytes`
+    // and hands over only its size. Copied into wasm, 64 MiB would grow the module's memory for
+    // good. `TooLarge` still reports the exact UTF-8 size (32 Mi "é": 64 MiB, twice the
+    // string's length in JS), and the stream goes on.
+    // No stale check: with `EventSource` it must exceed the time the largest event takes to
+    // arrive, and 64 MiB from a debug-built server takes seconds.
+    let options = fast_options()
+        .max_event_bytes(1024 * 1024)
+        .stale_after(None);
+    let h = hook("huge-memory", options).await;
+    let before = wasm_memory_bytes();
+    chaos(
+        "inject",
+        json!({ "client": h.client, "event": "task", "data": "é", "repeat": 32 * 1024 * 1024 }),
+    )
+    .await;
+    wait_until("the huge event's error", 30_000, || h.errors() >= 1).await;
+    match h.stream.last_error.get_untracked() {
+        Some(StreamError::TooLarge {
+            event,
+            bytes,
+            limit,
+        }) => assert_eq!(
+            (event.as_str(), bytes, limit),
+            ("task", 64 * 1024 * 1024, 1024 * 1024)
+        ),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let grown = wasm_memory_bytes() - before;
+    assert!(
+        grown < 16.0 * 1024.0 * 1024.0,
+        "wasm memory grew by {grown} bytes"
+    );
+    h.assert_alive("huge-memory").await;
+}
+
 fn btoa(bytes: &[u8]) -> String {
     let binary: String = bytes.iter().map(|&b| b as char).collect();
     web_sys::window().unwrap().btoa(&binary).unwrap()
