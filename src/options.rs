@@ -165,14 +165,16 @@ impl EventStreamOptions {
     ///
     /// With [`Transport::EventSource`] the limit applies to an event's data once the browser
     /// has received it, and an event over it gives
-    /// [`StreamError::TooLarge`](crate::StreamError::TooLarge). With [`Transport::Fetch`] the
+    /// [`StreamError::TooLarge`](crate::StreamError::TooLarge); its data is never copied into
+    /// the wasm module's memory (which never shrinks). With [`Transport::Fetch`] the
     /// SSE parser applies it while the event streams in (to the data read so far plus the line
     /// being read, whatever its field), and the error is
     /// [`StreamError::Stream`](crate::StreamError::Stream)`(`[`SseError::EventTooLarge`](crate::SseError::EventTooLarge)` { .. })`,
     /// which has no byte count.
     ///
     /// `0` rejects every event with non-empty data. With `EventSource` the heartbeat and end
-    /// events still get through (they are handled before the limit is checked); with the fetch
+    /// events still get through (they are handled before the limit is checked; an end event
+    /// over the limit may end the stream without its reason); with the fetch
     /// transport the parser rejects every non-blank line, so every event is dropped, those
     /// included.
     pub fn max_event_bytes(mut self, bytes: usize) -> Self {
