@@ -27,6 +27,14 @@ async fn tagged(server: &Server, client: &str) -> Sse {
     sse
 }
 
+/// A raw global stream tagged `client`, read past its snapshot event.
+async fn past_snapshot(server: &Server, client: &str) -> Raw {
+    let mut raw = open_raw(server, &format!("/api/events?client={client}")).await;
+    raw.read_until(b"event: snapshot").await;
+    raw.read_until(b"\n\n").await;
+    raw
+}
+
 #[tokio::test]
 async fn outage_refuses_matching_clients_with_503_and_retry_after() {
     // Pins: an outage drops matching open streams, answers 503 + Retry-After + JSON to matching
@@ -249,9 +257,7 @@ async fn inject_writes_events_raw_bytes_and_large_payloads() {
     // writes raw and base64 bytes (even non-UTF-8) untouched, carries 1 MiB+ events, respects
     // client scoping, and rejects unsafe fields and bad base64 with 400.
     let server = start(frozen()).await;
-    let mut raw = open_raw(&server, "/api/events?client=r").await;
-    raw.read_until(b"event: snapshot").await;
-    raw.read_until(b"\n\n").await;
+    let mut raw = past_snapshot(&server, "r").await;
     let mut parsed = tagged(&server, "p").await;
 
     let (_, body) = server
@@ -323,9 +329,7 @@ async fn inject_can_trickle_a_frame_over_time_with_nothing_in_between() {
         ..frozen()
     })
     .await;
-    let mut raw = open_raw(&server, "/api/events?client=t").await;
-    raw.read_until(b"event: snapshot").await;
-    raw.read_until(b"\n\n").await;
+    let mut raw = past_snapshot(&server, "t").await;
     let event = format!("event: task\ndata: {}\n\n", "x".repeat(990));
     let started = tokio::time::Instant::now();
     let (status, body) = server
@@ -366,9 +370,7 @@ async fn inject_can_repeat_data_into_an_event_over_the_body_limit() {
     // Pins repeat: the event's data is `data` repeated, past the 4 MiB body limit (one `data:`
     // line of 8 MiB here); bad counts and totals over 256 MiB are 400s naming the field.
     let server = start(frozen()).await;
-    let mut raw = open_raw(&server, "/api/events?client=r").await;
-    raw.read_until(b"event: snapshot").await;
-    raw.read_until(b"\n\n").await;
+    let mut raw = past_snapshot(&server, "r").await;
     raw.buf.clear();
     let (status, body) = server
         .post(
