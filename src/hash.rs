@@ -5,13 +5,17 @@
 //! colliding keys while adding its code to every app. This is the multiply-rotate hash of
 //! rustc's `FxHasher`, eight bytes at a time. The keys it sees are the app's own server's task
 //! and activity ids, bounded in number by the board and by `4 × activity_capacity`.
+//!
+//! The maps are the crates.io `hashbrown`'s, not `std`'s: every Leptos app already links that
+//! `hashbrown` (through `indexmap`, under `reactive_graph`), and `std`'s `HashMap` is a second
+//! copy of the same table code (0.3 kB gzip in the bundle benchmark's task-stream app).
 
 use std::hash::{BuildHasher, Hasher};
 
 /// A `HashMap` keyed with [`Fx`].
-pub(crate) type FxMap<K, V> = std::collections::HashMap<K, V, Fx>;
+pub(crate) type FxMap<K, V> = hashbrown::HashMap<K, V, Fx>;
 /// A `HashSet` keyed with [`Fx`].
-pub(crate) type FxSet<K> = std::collections::HashSet<K, Fx>;
+pub(crate) type FxSet<K> = hashbrown::HashSet<K, Fx>;
 
 const K: u64 = 0xf135_7aea_2e62_a9c5;
 
