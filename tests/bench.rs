@@ -188,25 +188,15 @@ async fn ingest_round() -> Value {
     let (fetch_long, fetch_longest) = long_tasks();
     owner.cleanup();
 
-    // The hook plus a rendered Task Board (1,000 cards, each updated 100 times).
-    fresh_heap().await;
-    watch_long_tasks();
-    let board_url = url(&tag("bench-board"), "");
-    let t0 = now_ms();
-    let m = Mount::new(move || {
-        view! { <TaskStreamProvider url=board_url><TaskBoard/><ConnectionBadge/></TaskStreamProvider> }
-            .into_any()
-    });
-    while m.attr(".lts-badge", "data-status").as_deref() != Some("closed") {
-        assert!(now_ms() - t0 < 120_000.0, "board ingest timed out");
-        sleep(2).await;
-    }
-    // Let the last render effects run.
-    sleep(0).await;
-    let board_ms = now_ms() - t0;
-    assert_eq!(m.all(".lts-card").len(), 1000);
-    let (board_long, board_longest) = long_tasks();
-    drop(m);
+    // The hook plus a rendered Task Board (1,000 cards, each updated 100 times), over each
+    // transport.
+    let (board_ms, board_long, board_longest) =
+        rendered_board(url("bench-board", ""), TaskStreamOptions::default()).await;
+    let (board_fetch_ms, board_fetch_long, board_fetch_longest) = rendered_board(
+        url("bench-board-fetch", ""),
+        TaskStreamOptions::default().transport(Transport::Fetch(FetchOptions::default())),
+    )
+    .await;
 
     // Sustained 10,000 events/s into a rendered board for 5 s: long tasks.
     fresh_heap().await;
@@ -239,9 +229,36 @@ async fn ingest_round() -> Value {
         "fetch_long_tasks": fetch_long, "fetch_longest_ms": fetch_longest,
         "board_ms": board_ms, "board_eps": rate(board_ms),
         "board_long_tasks": board_long, "board_longest_ms": board_longest,
+        "board_fetch_ms": board_fetch_ms, "board_fetch_eps": rate(board_fetch_ms),
+        "board_fetch_long_tasks": board_fetch_long, "board_fetch_longest_ms": board_fetch_longest,
         "paced_events": 50000, "paced_rate": 10000, "paced_ms": paced_ms,
         "paced_long_tasks": paced_long, "paced_longest_ms": paced_longest,
     })
+}
+
+/// The firehose at `url` into a rendered `TaskBoard` (with a badge) on a hook with `options`:
+/// wall time from mounting until the stream has ended and all 1,000 cards are in the page, and
+/// the long tasks meanwhile. The board builds at most 64 new cards per frame, so a stream that
+/// ends sooner than about 16 frames still has cards to build.
+async fn rendered_board(url: String, options: TaskStreamOptions) -> (f64, u64, f64) {
+    fresh_heap().await;
+    watch_long_tasks();
+    let t0 = now_ms();
+    let m = Mount::new(move || {
+        let s = use_task_stream(url.clone(), options.clone());
+        view! { <TaskBoard stream=s/><ConnectionBadge stream=s.stream/> }.into_any()
+    });
+    while m.attr(".lts-badge", "data-status").as_deref() != Some("closed")
+        || m.all(".lts-card").len() < 1000
+    {
+        assert!(now_ms() - t0 < 120_000.0, "board ingest timed out");
+        sleep(2).await;
+    }
+    let ms = now_ms() - t0;
+    assert_eq!(m.all(".lts-card").len(), 1000);
+    let (long, longest) = long_tasks();
+    drop(m);
+    (ms, long, longest)
 }
 
 /// Immediate reconnects from plain JS EventSources for `ms` milliseconds (bounded).
