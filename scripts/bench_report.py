@@ -85,14 +85,22 @@ if ing:
         "the browser). Long tasks are main-thread tasks over 50 ms reported by a "
         f"`PerformanceObserver`. The whole measurement runs {n_rounds} times in a row: events/s "
         f"is the median with the range of the {n_rounds} rounds (a single run on this 2-core VM "
-        f"varies by about ±20 %), long tasks are counted over all rounds, and the longest is the "
-        f"worst round's. Before each consumer the page's garbage is collected (Chromium runs with "
+        f"varies by about ±20 %, and from one run to the next the whole VM can be 20–30 % slower), "
+        f"\"vs baseline\" is the median over the rounds of each round's rate divided by the bare "
+        f"baseline's in the same round (a figure the machine's speed cancels out of), long tasks "
+        f"are counted over all rounds, and the longest is the worst round's. Before each consumer the page's garbage is collected (Chromium runs with "
         f"`--js-flags=--expose-gc`) and the page is left idle for 1 s, while the browser sweeps "
         f"what was freed, so that no consumer pays for the previous one's garbage."
     )
     print()
-    print("| consumer | events/s (median) | range | long tasks | longest |")
-    print("|---|---:|---:|---:|---:|")
+    def ratio(key):
+        # Per round, against the baseline of the same round: the machine's speed cancels out.
+        vals = sorted(r[key] / r["baseline_eps"] for r in rounds)
+        mid = len(vals) // 2
+        return vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
+
+    print("| consumer | events/s (median) | range | vs baseline | long tasks | longest |")
+    print("|---|---:|---:|---:|---:|---:|")
     for key, label in [
         ("baseline", "baseline: bare `EventSource` + `JSON.parse`, no state, no rendering"),
         ("state", "`use_task_stream` into board state (no rendering)"),
@@ -104,6 +112,7 @@ if ing:
             continue
         print(
             f"| {label} | {fmt(med(key + '_eps'))} | {rng(key + '_eps')} | "
+            f"{ratio(key + '_eps'):.2f}× | "
             f"{total(key + '_long_tasks')} | {fmt(worst(key + '_longest_ms'))} ms |"
         )
     print()
