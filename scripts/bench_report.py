@@ -88,7 +88,8 @@ if ing:
         f"varies by about ±20 %, and from one run to the next the whole VM can be 20–30 % slower), "
         f"\"vs baseline\" is the median over the rounds of each round's rate divided by the bare "
         f"baseline's in the same round (a figure the machine's speed cancels out of), long tasks "
-        f"are counted over all rounds, and the longest is the worst round's. Before each consumer the page's garbage is collected (Chromium runs with "
+        f"are counted over all rounds, and the longest is the worst round's. Before each "
+        f"consumer the page's garbage is collected (Chromium runs with "
         f"`--js-flags=--expose-gc`) and the page is left idle for 1 s, while the browser sweeps "
         f"what was freed, so that no consumer pays for the previous one's garbage."
     )
