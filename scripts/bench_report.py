@@ -3,6 +3,7 @@
 import json
 import pathlib
 import platform
+import statistics
 import subprocess
 import sys
 
@@ -57,9 +58,7 @@ if ing:
     n_rounds = len(rounds)
 
     def med(key):
-        vals = sorted(r[key] for r in rounds)
-        mid = len(vals) // 2
-        return vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
+        return statistics.median(r[key] for r in rounds)
 
     def rng(key):
         vals = [r[key] for r in rounds]
@@ -96,9 +95,7 @@ if ing:
     print()
     def ratio(key):
         # Per round, against the baseline of the same round: the machine's speed cancels out.
-        vals = sorted(r[key] / r["baseline_eps"] for r in rounds)
-        mid = len(vals) // 2
-        return vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
+        return statistics.median(r[key] / r["baseline_eps"] for r in rounds)
 
     print("| consumer | events/s (median) | range | vs baseline | long tasks | longest |")
     print("|---|---:|---:|---:|---:|---:|")
